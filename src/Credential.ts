@@ -1,0 +1,136 @@
+/**
+ * The `Authorization: Payment <base64url>` credential (draft-httpauth-payment §5.2).
+ *
+ * @example
+ * const credential = Credential.parse(request.headers.get('authorization')!)
+ * credential.challenge.id // the echoed challenge id
+ */
+import { MppError } from './errors.js'
+import { decodeObject, encodeObject, isObject, type JsonObject } from './internal/json.js'
+
+/** The challenge as the client echoes it: the wire strings, unchanged. */
+export type ChallengeEcho = {
+  readonly id: string
+  readonly realm: string
+  readonly method: string
+  readonly intent: string
+  readonly request: string
+  readonly expires?: string
+  readonly digest?: string
+  readonly opaque?: string
+  readonly description?: string
+}
+
+export type Credential<Payload extends JsonObject = JsonObject> = {
+  readonly challenge: ChallengeEcho
+  /** Method-specific proof of payment. */
+  readonly payload: Payload
+  /** Payer identifier, a DID where the method defines one. */
+  readonly source?: string
+}
+
+/** Credentials longer than this are refused before decoding (servers must take 4 KB). */
+export const MAX_LENGTH = 64 * 1024
+
+const SCHEME = /^payment +/i
+const ECHO_REQUIRED = ['id', 'realm', 'method', 'intent', 'request'] as const
+const ECHO_OPTIONAL = ['expires', 'digest', 'opaque', 'description'] as const
+
+/**
+ * Parses an `Authorization` value `Payment <base64url-nopad>`. Strict: unpadded
+ * canonical base64url, fatal UTF-8, a JSON object with a `challenge` object (string
+ * members, non-empty `id`) and a `payload` object, and an optional string `source`.
+ */
+export function parse(authorization: string, options: { maxLength?: number } = {}): Credential {
+  const maxLength = options.maxLength ?? MAX_LENGTH
+  if (authorization.length > maxLength)
+    throw new MppError('header-too-large', `credential exceeds ${maxLength} characters`)
+  const scheme = SCHEME.exec(authorization)
+  if (!scheme) throw new MppError('credential-invalid', 'Authorization value is not a Payment credential')
+  return decode(authorization.slice(scheme[0].length))
+}
+
+/** Decodes the base64url part of a credential (without the `Payment ` scheme). */
+export function decode(encoded: string): Credential {
+  return validate(decodeObject(encoded))
+}
+
+/** `Payment <base64url(JSON)>` for a credential. */
+export function serialize(credential: Credential): string {
+  return 'Payment ' + encode(credential)
+}
+
+/** base64url(JSON) of a credential, without the scheme. */
+export function encode(credential: Credential): string {
+  return encodeObject({
+    challenge: credential.challenge,
+    payload: credential.payload,
+    ...(credential.source !== undefined && { source: credential.source }),
+  })
+}
+
+/**
+ * The one Payment credential in an `Authorization` value, or `undefined` when there
+ * is none. Several (two header lines joined by `", "`, or one line listing two)
+ * throw `credential-multiple`: the server must answer 400.
+ */
+export function extract(authorization: string | null | undefined): string | undefined {
+  if (!authorization) return undefined
+  let found: string | undefined
+  for (const part of authorization.split(',')) {
+    const item = part.trim()
+    if (!SCHEME.test(item) && item.toLowerCase() !== 'payment') continue
+    if (found !== undefined) throw new MppError('credential-multiple', 'more than one Payment credential in the request')
+    found = item
+  }
+  return found
+}
+
+/** Checks a decoded value has the credential shape and returns it typed. */
+export function validate(value: unknown): Credential {
+  if (!isObject(value)) throw new MppError('json-not-object', 'credential is not a JSON object')
+  const { challenge, payload, source } = value
+  if (!isObject(challenge)) throw new MppError('credential-invalid', 'credential.challenge must be an object')
+  if (!isObject(payload)) throw new MppError('credential-invalid', 'credential.payload must be an object')
+  if (source !== undefined && typeof source !== 'string')
+    throw new MppError('credential-invalid', 'credential.source must be a string')
+  for (const name of ECHO_REQUIRED) {
+    const member = challenge[name]
+    if (typeof member !== 'string' || member.length === 0)
+      throw new MppError('credential-invalid', `credential.challenge.${name} must be a non-empty string`)
+  }
+  for (const name of ECHO_OPTIONAL) {
+    const member = challenge[name]
+    if (member !== undefined && typeof member !== 'string')
+      throw new MppError('credential-invalid', `credential.challenge.${name} must be a string`)
+  }
+  return value as Credential
+}
+
+/** The echo a client puts in its credential for a challenge: the wire fields, unchanged. */
+export function echo(challenge: ChallengeEcho): ChallengeEcho {
+  return {
+    id: challenge.id,
+    realm: challenge.realm,
+    method: challenge.method,
+    intent: challenge.intent,
+    request: challenge.request,
+    ...(challenge.expires !== undefined && { expires: challenge.expires }),
+    ...(challenge.digest !== undefined && { digest: challenge.digest }),
+    ...(challenge.opaque !== undefined && { opaque: challenge.opaque }),
+    ...(challenge.description !== undefined && { description: challenge.description }),
+  }
+}
+
+/** Builds a credential for a challenge. */
+export function from<Payload extends JsonObject>(fields: {
+  challenge: ChallengeEcho
+  payload: Payload
+  source?: string
+}): Credential<Payload> {
+  return {
+    challenge: echo(fields.challenge),
+    payload: fields.payload,
+    ...(fields.source !== undefined && { source: fields.source }),
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * The encodings MPP puts on the wire, for callers that build fields by hand:
+ * JCS (RFC 8785) and strict unpadded base64url (RFC 4648 §5).
+ */
+export { canonicalize } from './internal/jcs.js'
+export { decode as base64urlDecode, encode as base64urlEncode } from './internal/base64url.js'
+export { decodeObject, encodeCanonical, type JsonObject } from './internal/json.js'
