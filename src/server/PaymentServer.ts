@@ -1,0 +1,189 @@
+/**
+ * `createPaymentServer`: what an API seller installs to put a price on a route.
+ *
+ * @example
+ * const server = createPaymentServer({ realm: 'api.example.com', secrets: [secret], methods: [tempo] })
+ * export default { fetch: server.route({ amount: '10000' }, () => Response.json({ ok: true })) }
+ */
+import * as AcceptPayment from '../AcceptPayment.js'
+import * as Challenge from '../Challenge.js'
+import * as ChallengeId from '../ChallengeId.js'
+import { MppError } from '../errors.js'
+import * as Method from '../Method.js'
+import * as Base64url from '../internal/base64url.js'
+import type { JsonObject } from '../internal/json.js'
+import { verifyCredential, type Paid, type PipelineConfig } from './pipeline.js'
+import { paymentRequired } from './responses.js'
+import type { Store } from './Store.js'
+import { memoryStore } from './stores/memory.js'
+import type { ServerEvent } from './events.js'
+
+export type PaymentServerConfig = {
+  /** Protection space put in every challenge (usually the API's host name). */
+  realm: string
+  /** `[current, ...previous]` challenge secrets, each at least 32 bytes. Keep a previous one until its challenges have expired. */
+  secrets: ChallengeId.Secret | readonly ChallengeId.Secret[]
+  /** Server halves of the methods this server accepts, in preference order. */
+  methods: readonly Method.Server<any, any, any>[]
+  /** Claims and cached responses; in-memory by default. Share one (Redis) across processes. */
+  store?: Store
+  /** Clock, milliseconds since the epoch. */
+  now?: () => number
+  /** Challenge lifetime in milliseconds (default 5 minutes). */
+  challengeTtl?: number
+  /** Bind challenges to the request body with an RFC 9530 digest when the request can carry one (default true). */
+  bindBody?: boolean
+  /** Largest body hashed for the digest binding (default 10 MiB); larger bodies get 413. */
+  maxBodyBytes?: number
+  /** Largest `Authorization` value read (default 16 KiB); larger ones get 402 malformed-credential. */
+  maxCredentialBytes?: number
+  /** How long a payment proof (transaction hash, token) stays claimed (default 400 days). */
+  proofTtl?: number
+  /** How long a response stays stored for `Idempotency-Key` replays (default 24 hours). */
+  idempotencyTtl?: number
+  /** How long a retry waits for the first request with its `Idempotency-Key` to finish (default 10 s). */
+  idempotencyWait?: number
+  /**
+   * Runs after a payment verified and before it settles: return false (or a Response)
+   * to refuse with 403 and no challenge. Nothing is charged.
+   */
+  authorize?: (context: { request: Request; method: string; intent: string; paymentRequest: JsonObject }) => boolean | Response | Promise<boolean | Response>
+  /** Whether a handler response with this status is a failed delivery to refund (default: status >= 500). */
+  refundOn?: (status: number) => boolean
+  /** Audit events; they never carry a credential or secret. */
+  onEvent?: (event: ServerEvent) => void
+}
+
+/** Either the response to send now (402, 400, 403, 409, or a stored idempotent replay), or a settled payment. */
+export type GateResult = { readonly paid: false; readonly response: Response } | ({ readonly paid: true } & Paid)
+
+export type Gate = {
+  /** Checks a request: either the response to send now, or a verified, settled payment. */
+  check(request: Request): Promise<GateResult>
+  /** The challenges this route offers now (already ranked by the request's Accept-Payment). */
+  challenges(request: Request): Promise<Challenge.Challenge[]>
+}
+
+export type PaymentServer = {
+  readonly realm: string
+  /** A payment gate for a route with this price. */
+  charge(route: Method.RouteOptions & { only?: readonly string[] }): Gate
+  /** Gate and handler in one: the handler runs only for a paid request, and its response gets the receipt. */
+  route(
+    route: Method.RouteOptions & { only?: readonly string[] },
+    handler: (request: Request, payment: Paid) => Response | Promise<Response>,
+  ): (request: Request) => Promise<Response>
+}
+
+const DEFAULTS = {
+  challengeTtl: 5 * 60_000,
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxCredentialBytes: 16 * 1024,
+  proofTtl: 400 * 24 * 3600_000,
+  idempotencyTtl: 24 * 3600_000,
+  idempotencyWait: 10_000,
+}
+
+export function createPaymentServer(config: PaymentServerConfig): PaymentServer {
+  if (!config.realm) throw new MppError('configuration-invalid', 'realm is required')
+  if (config.methods.length === 0) throw new MppError('configuration-invalid', 'at least one payment method is required')
+  const drivers = new Map<string, Method.Server<any, any, any>>()
+  for (const driver of config.methods) {
+    const key = Method.key(driver)
+    if (drivers.has(key)) throw new MppError('configuration-invalid', `payment method ${key} is configured twice`)
+    drivers.set(key, driver)
+  }
+  const secrets = typeof config.secrets === 'string' || config.secrets instanceof Uint8Array ? [config.secrets] : config.secrets
+  const ring = ChallengeId.keyRing(secrets)
+  const now = config.now ?? Date.now
+  const pipeline: PipelineConfig = {
+    realm: config.realm,
+    ring,
+    drivers,
+    store: config.store ?? memoryStore(),
+    now,
+    bindBody: config.bindBody ?? true,
+    maxBodyBytes: config.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
+    maxCredentialBytes: config.maxCredentialBytes ?? DEFAULTS.maxCredentialBytes,
+    proofTtl: config.proofTtl ?? DEFAULTS.proofTtl,
+    idempotencyTtl: config.idempotencyTtl ?? DEFAULTS.idempotencyTtl,
+    idempotencyWait: config.idempotencyWait ?? DEFAULTS.idempotencyWait,
+    refundOn: config.refundOn ?? ((status) => status >= 500),
+    emit: config.onEvent ?? (() => {}),
+    ...(config.authorize && { authorize: config.authorize }),
+  }
+  const challengeTtl = config.challengeTtl ?? DEFAULTS.challengeTtl
+
+  function charge(route: Method.RouteOptions & { only?: readonly string[] }): Gate {
+    const offered = route.only ? route.only.map((name) => findByName(drivers, name)).flat() : [...drivers.values()]
+    if (offered.length === 0) throw new MppError('configuration-invalid', 'the route offers no configured payment method')
+    // Each driver's request for this route, built once: the route's price is fixed.
+    const requests = new Map<Method.Server<any, any, any>, Promise<JsonObject>>()
+    const expectedRequest = (driver: Method.Server<any, any, any>) => {
+      let request = requests.get(driver)
+      if (!request) {
+        request = Promise.resolve().then(() => driver.buildRequest(route))
+        requests.set(driver, request)
+      }
+      return request
+    }
+
+    async function challenges(request: Request, digest?: string): Promise<Challenge.Challenge[]> {
+      const ranked = AcceptPayment.rank(offered.map((driver) => ({ driver, method: driver.name, intent: driver.intent })), request.headers.get('accept-payment'))
+      const expires = new Date(now() + challengeTtl)
+      return Promise.all(
+        ranked.map(async ({ driver }) =>
+          ring.issue({
+            realm: config.realm,
+            method: driver.name,
+            intent: driver.intent,
+            request: await expectedRequest(driver),
+            expires,
+            ...(digest !== undefined && { digest }),
+            // A random nonce makes every challenge id unique, so two payers of the
+            // same route in the same second never collide on the single-use claim.
+            opaque: { nonce: Base64url.encode(crypto.getRandomValues(new Uint8Array(12))) },
+            ...(route.description !== undefined && { description: route.description }),
+          }),
+        ),
+      )
+    }
+
+    const gate: Gate = {
+      challenges: (request) => challenges(request),
+      async check(request) {
+        const outcome = await verifyCredential(pipeline, { request, offered, expectedRequest, issue: challenges })
+        if (outcome instanceof Response) return { paid: false, response: outcome }
+        return { paid: true, ...outcome }
+      },
+    }
+    return gate
+  }
+
+  return {
+    realm: config.realm,
+    charge,
+    route(route, handler) {
+      const gate = charge(route)
+      return async (request) => {
+        const result = await gate.check(request)
+        if (!result.paid) return result.response
+        let response: Response
+        try {
+          response = await handler(result.request, result)
+        } catch (error) {
+          return result.fail(error)
+        }
+        return result.respond(response)
+      }
+    },
+  }
+}
+
+function findByName(drivers: Map<string, Method.Server<any, any, any>>, name: string) {
+  const found = [...drivers.values()].filter((driver) => driver.name === name || Method.key(driver) === name)
+  if (found.length === 0) throw new MppError('configuration-invalid', `route names payment method "${name}", which is not configured`)
+  return found
+}
+
+export { paymentRequired }

@@ -1,0 +1,13 @@
+/**
+ * Audit events a payment server emits. They name the challenge, method and amounts,
+ * never a credential, a payload or a secret, so they are safe to log as they are.
+ */
+export type ServerEvent =
+  | { type: 'challenge-issued'; challengeIds: string[]; route: string }
+  | { type: 'credential-rejected'; problem: string; detail: string; challengeId?: string }
+  | { type: 'payment-verified'; challengeId: string; method: string; intent: string }
+  | { type: 'payment-refused'; challengeId: string; method: string; intent: string }
+  | { type: 'payment-settled'; challengeId: string; method: string; intent: string; reference: string }
+  | { type: 'payment-failed'; challengeId: string; method: string; intent: string; stage: 'verify' | 'settle'; reason: string }
+  | { type: 'payment-refunded'; challengeId: string; method: string; reference: string; result: 'refunded' | 'failed' | 'unsupported' }
+  | { type: 'idempotent-replay'; challengeId: string }

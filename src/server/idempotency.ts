@@ -1,0 +1,47 @@
+/**
+ * Stored responses for `Idempotency-Key` replays: a paid POST retried with the same
+ * key and credential gets the first response again, and the handler runs once.
+ */
+import * as Base64url from '../internal/base64url.js'
+import type { Store } from './Store.js'
+
+/** Methods whose retries the key protects (RFC 9110 §9.2.2: not idempotent, or with side effects). */
+export const PROTECTED_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+/** Responses larger than this are not stored; a replay of one gets 409. */
+export const MAX_STORED_BYTES = 1024 * 1024
+
+type Stored = { status: number; statusText: string; headers: Array<[string, string]>; body: string } | { tooLarge: true }
+
+export function storeKey(challengeId: string, idempotencyKey: string): string {
+  return `idem:${challengeId}:${idempotencyKey}`
+}
+
+/** Buffers a response, stores it, and returns an equivalent fresh response. */
+export async function remember(store: Store, key: string, response: Response, ttlMs: number): Promise<Response> {
+  const bytes = new Uint8Array(await response.arrayBuffer())
+  const stored: Stored =
+    bytes.length > MAX_STORED_BYTES
+      ? { tooLarge: true }
+      : { status: response.status, statusText: response.statusText, headers: [...response.headers], body: Base64url.encode(bytes) }
+  await store.set(key, JSON.stringify(stored), ttlMs)
+  return new Response(response.status === 204 || response.status === 304 ? null : bytes, response)
+}
+
+/** The stored response for a key, waiting up to `waitMs` while the first request is still running. */
+export async function recall(store: Store, key: string, waitMs: number): Promise<Response | 'in-progress' | 'too-large'> {
+  const deadline = Date.now() + waitMs
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    const text = await store.get(key)
+    if (text !== undefined) {
+      const stored = JSON.parse(text) as Stored
+      if ('tooLarge' in stored) return 'too-large'
+      const body = stored.status === 204 || stored.status === 304 ? null : Base64url.decode(stored.body)
+      const response = new Response(body, { status: stored.status, statusText: stored.statusText, headers: stored.headers })
+      response.headers.set('idempotent-replayed', 'true')
+      return response
+    }
+    if (Date.now() >= deadline) return 'in-progress'
+    await new Promise((resolve) => setTimeout(resolve, delay))
+  }
+}

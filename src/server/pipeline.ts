@@ -1,0 +1,309 @@
+/**
+ * The verification pipeline (draft-httpauth-payment §5.2 and §11): one function from
+ * a request to either the response to send or a settled payment. Every failure is a
+ * 402 with fresh challenges and Problem Details, except where the draft says 400/403.
+ */
+import * as BodyDigest from '../BodyDigest.js'
+import * as Challenge from '../Challenge.js'
+import type * as ChallengeId from '../ChallengeId.js'
+import * as Credential from '../Credential.js'
+import { isMppError } from '../errors.js'
+import * as Method from '../Method.js'
+import * as Receipt from '../Receipt.js'
+import * as Problem from '../Problem.js'
+import { encodeObject, type JsonObject } from '../internal/json.js'
+import { canonicalize } from '../internal/jcs.js'
+import * as Rfc3339 from '../internal/rfc3339.js'
+import { validate } from '../internal/standardSchema.js'
+import type { ServerEvent } from './events.js'
+import { PROTECTED_METHODS, recall, remember, storeKey } from './idempotency.js'
+import { methodUnsupported, paymentRequired, privateCacheControl, problem, withHeaders } from './responses.js'
+import type { Store } from './Store.js'
+
+type AnyDriver = Method.Server<any, any, any>
+
+export type PipelineConfig = {
+  realm: string
+  ring: ChallengeId.KeyRing
+  drivers: Map<string, AnyDriver>
+  store: Store
+  now: () => number
+  bindBody: boolean
+  maxBodyBytes: number
+  maxCredentialBytes: number
+  proofTtl: number
+  idempotencyTtl: number
+  idempotencyWait: number
+  refundOn: (status: number) => boolean
+  emit: (event: ServerEvent) => void
+  authorize?: (context: { request: Request; method: string; intent: string; paymentRequest: JsonObject }) =>
+    | boolean
+    | Response
+    | Promise<boolean | Response>
+}
+
+export type RouteContext = {
+  request: Request
+  offered: readonly AnyDriver[]
+  expectedRequest: (driver: AnyDriver) => Promise<JsonObject>
+  issue: (request: Request, digest?: string) => Promise<Challenge.Challenge[]>
+}
+
+/** A verified, settled payment, and how to finish the response for it. */
+export type Paid = {
+  /** The request, with its body still readable by the handler. */
+  readonly request: Request
+  readonly credential: Credential.Credential
+  readonly challenge: Credential.ChallengeEcho
+  /** The decoded, schema-checked `request` of the paid challenge. */
+  readonly paymentRequest: JsonObject
+  readonly receipt: Receipt.Receipt
+  readonly settlement: Method.Settlement
+  /**
+   * Finishes the handler's response: a 2xx gets `Payment-Receipt` and `Cache-Control:
+   * private`; a failed delivery (by default 5xx) is refunded when the method can, and
+   * says so in `Payment-Refund`. Call it exactly once.
+   */
+  respond(response: Response): Promise<Response>
+  /** The handler threw after the payment settled: refund and answer 500. */
+  fail(error: unknown): Promise<Response>
+}
+
+// Margin added to a claim's lifetime beyond the challenge expiry, for clock skew between processes.
+const CLAIM_SLACK_MS = 5 * 60_000
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
+
+export async function verifyCredential(config: PipelineConfig, route: RouteContext): Promise<Response | Paid> {
+  const { request } = route
+  const at = config.now()
+
+  // The body is read once: hashed for the digest binding, then handed on re-readable.
+  let body: Uint8Array | undefined
+  let digest: string | undefined
+  if (config.bindBody && canHaveBody(request.method)) {
+    try {
+      body = await BodyDigest.readBody(request.body, config.maxBodyBytes)
+    } catch (error) {
+      if (isMppError(error, 'body-too-large')) return problem(413, undefined, `request body exceeds ${config.maxBodyBytes} bytes`)
+      throw error
+    }
+    digest = await BodyDigest.compute(body)
+  }
+  const reject = async (code: Problem.Code, detail: string, challengeId?: string) => {
+    config.emit({ type: 'credential-rejected', problem: code, detail, ...(challengeId !== undefined && { challengeId }) })
+    const fresh = await route.issue(request, digest)
+    config.emit({ type: 'challenge-issued', challengeIds: fresh.map((c) => c.id), route: new URL(request.url).pathname })
+    return paymentRequired(fresh, code, detail)
+  }
+
+  // 1. Exactly one credential.
+  let token: string | undefined
+  try {
+    token = Credential.extract(request.headers.get('authorization'))
+  } catch {
+    return problem(400, 'malformed-credential', 'send exactly one Payment credential')
+  }
+  if (token === undefined) return reject('payment-required', 'this resource requires payment')
+  if (token.length > config.maxCredentialBytes)
+    return reject('malformed-credential', `credential exceeds ${config.maxCredentialBytes} bytes`)
+
+  // 2. Decode.
+  let credential: Credential.Credential
+  try {
+    credential = Credential.parse(token, { maxLength: config.maxCredentialBytes })
+  } catch {
+    return reject('malformed-credential', 'credential is not base64url JSON with a challenge and a payload')
+  }
+  const echo = credential.challenge
+  const driver = config.drivers.get(`${echo.method}/${echo.intent}`)
+  if (!driver) return methodUnsupported(await route.issue(request, digest), 'the credential names a payment method this server does not accept')
+
+  // 3. Issued by us, for this route, as it charges now.
+  if (!route.offered.includes(driver) || echo.realm !== config.realm)
+    return reject('invalid-challenge', 'challenge was issued for another route', echo.id)
+  if (!(await config.ring.verify(echo))) return reject('invalid-challenge', 'challenge was not issued by this server or was altered', echo.id)
+  let echoedRequest: JsonObject
+  try {
+    echoedRequest = Challenge.decodeRequest(echo)
+  } catch {
+    return reject('invalid-challenge', 'challenge request is not a JSON object', echo.id)
+  }
+  const expected = await route.expectedRequest(driver)
+  if (!matchesRoute(driver, echoedRequest, expected) || !isNonceOnly(echo))
+    return reject('invalid-challenge', 'challenge does not match what this route charges', echo.id)
+
+  // 4. Not expired; a challenge without expiry is never accepted.
+  const expiresAt = echo.expires === undefined ? undefined : Rfc3339.toEpochMs(echo.expires)
+  if (expiresAt === undefined || at >= expiresAt) return reject('invalid-challenge', 'challenge has expired', echo.id)
+
+  // 5. The body is the one the challenge was issued for.
+  if (digest !== undefined && echo.digest === undefined)
+    return reject('invalid-challenge', 'challenge is not bound to this request body', echo.id)
+  if (echo.digest !== undefined) {
+    body ??= await BodyDigest.readBody(request.body, config.maxBodyBytes)
+    if (!(await BodyDigest.verify(echo.digest, body).catch(() => false)))
+      return reject('verification-failed', 'request body does not match the challenge digest', echo.id)
+  }
+
+  const payload = await validate(driver.payload, credential.payload)
+  if (!payload.ok) return reject('malformed-credential', `payload is invalid (${payload.issue})`, echo.id)
+  const paymentRequest = await validate(driver.request, echoedRequest)
+  if (!paymentRequest.ok) return reject('invalid-challenge', 'challenge request does not fit the method', echo.id)
+
+  // 6. Single use: claim the id atomically. A retry that carries the Idempotency-Key
+  //    of the request that claimed it gets that request's stored response.
+  const idempotencyKey = PROTECTED_METHODS.has(request.method) ? request.headers.get('idempotency-key') : null
+  if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey))
+    return problem(400, undefined, 'Idempotency-Key must be 1 to 255 visible ASCII characters')
+  const owner = idempotencyKey === null ? '-' : `k:${idempotencyKey}`
+  let previousOwner: string | undefined
+  try {
+    previousOwner = await config.store.putIfAbsent(`challenge:${echo.id}`, owner, expiresAt - at + CLAIM_SLACK_MS)
+  } catch {
+    return problem(503, undefined, 'payment state is unavailable; nothing was charged')
+  }
+  if (previousOwner !== undefined) {
+    if (idempotencyKey !== null && previousOwner === owner) return replay(config, echo.id, idempotencyKey)
+    return reject('invalid-challenge', 'challenge has already been used', echo.id)
+  }
+
+  // 7. The method verifies, the seller's policy may refuse, then the method settles.
+  const context = {
+    challenge: echo as Challenge.Challenge,
+    credential,
+    request: paymentRequest.value,
+    payload: payload.value,
+    now: at,
+    proofs: {
+      claim: async (proof: string) =>
+        (await config.store.putIfAbsent(`proof:${driver.name}:${proof}`, echo.id, config.proofTtl)) === undefined,
+    },
+    // Settlement must not stop halfway because the payer hung up.
+    signal: new AbortController().signal,
+  }
+  const base = { challengeId: echo.id, method: driver.name, intent: driver.intent }
+  let verified: unknown
+  try {
+    verified = await driver.verify(context)
+  } catch (error) {
+    const { code, reason } = failureOf(error)
+    config.emit({ type: 'payment-failed', ...base, stage: 'verify', reason })
+    return reject(code, reason, echo.id)
+  }
+  config.emit({ type: 'payment-verified', ...base })
+  if (config.authorize) {
+    const verdict = await config.authorize({ request, method: driver.name, intent: driver.intent, paymentRequest: paymentRequest.value })
+    if (verdict !== true) {
+      config.emit({ type: 'payment-refused', ...base })
+      return verdict instanceof Response ? verdict : problem(403, undefined, 'the server refused this payment; nothing was charged')
+    }
+  }
+  let settlement: Method.Settlement
+  try {
+    settlement = await driver.settle({ ...context, verified })
+  } catch (error) {
+    const { code, reason } = failureOf(error)
+    config.emit({ type: 'payment-failed', ...base, stage: 'settle', reason })
+    return reject(code, reason, echo.id)
+  }
+  config.emit({ type: 'payment-settled', ...base, reference: settlement.reference })
+
+  const receipt = Receipt.from({
+    ...settlement.receipt,
+    method: driver.name,
+    reference: settlement.reference,
+    timestamp: new Date(at),
+    challengeId: echo.id,
+  })
+  const refund = async () => {
+    if (!driver.refund) return { status: 'unsupported' as const }
+    try {
+      return await driver.refund({ settlement, request: paymentRequest.value, challenge: echo as Challenge.Challenge })
+    } catch {
+      return { status: 'failed' as const, reason: 'refund request failed' }
+    }
+  }
+  const refundHeader = async () => {
+    const result = await refund()
+    config.emit({ type: 'payment-refunded', ...base, reference: settlement.reference, result: result.status })
+    return encodeObject({ status: result.status, method: driver.name, ...('reference' in result && { reference: result.reference }) })
+  }
+  const finish = (response: Response) =>
+    idempotencyKey === null ? response : remember(config.store, storeKey(echo.id, idempotencyKey), response, config.idempotencyTtl)
+
+  let responded = false
+  return {
+    request: body === undefined ? request : rebuild(request, body),
+    credential,
+    challenge: echo,
+    paymentRequest: paymentRequest.value,
+    receipt,
+    settlement,
+    async respond(response) {
+      if (responded) throw new TypeError('respond() was already called for this payment')
+      responded = true
+      if (response.status >= 200 && response.status < 300)
+        return finish(
+          withHeaders(response, {
+            'payment-receipt': Receipt.serialize(receipt),
+            'cache-control': privateCacheControl(response.headers.get('cache-control')),
+          }),
+        )
+      if (config.refundOn(response.status)) return finish(withHeaders(response, { 'payment-refund': await refundHeader() }))
+      return finish(response)
+    },
+    async fail() {
+      if (responded) throw new TypeError('respond() was already called for this payment')
+      responded = true
+      const response = problem(500, undefined, 'the resource could not be delivered after payment')
+      return finish(withHeaders(response, { 'payment-refund': await refundHeader() }))
+    },
+  }
+}
+
+async function replay(config: PipelineConfig, challengeId: string, idempotencyKey: string): Promise<Response> {
+  const stored = await recall(config.store, storeKey(challengeId, idempotencyKey), config.idempotencyWait)
+  if (stored === 'in-progress') return problem(409, undefined, 'a request with this Idempotency-Key is still in progress')
+  if (stored === 'too-large') return problem(409, undefined, 'the response to this Idempotency-Key was too large to store')
+  config.emit({ type: 'idempotent-replay', challengeId })
+  return stored
+}
+
+function matchesRoute(driver: AnyDriver, echoed: JsonObject, expected: JsonObject): boolean {
+  if (driver.matchesRoute) return driver.matchesRoute(echoed, expected)
+  try {
+    return canonicalize(echoed) === canonicalize(expected)
+  } catch {
+    return false
+  }
+}
+
+// mppkit's challenges carry exactly one opaque member, the nonce.
+function isNonceOnly(echo: Credential.ChallengeEcho): boolean {
+  try {
+    const opaque = Challenge.decodeOpaque(echo)
+    return opaque !== undefined && Object.keys(opaque).length === 1 && typeof opaque.nonce === 'string'
+  } catch {
+    return false
+  }
+}
+
+function failureOf(error: unknown): { code: Problem.Code; reason: string } {
+  if (error instanceof Method.VerificationError) return { code: error.code, reason: error.reason }
+  if (isMppError(error)) return { code: 'verification-failed', reason: error.message }
+  // Unknown errors can carry RPC URLs or API keys in their text: say nothing of them.
+  return { code: 'verification-failed', reason: 'the payment method could not process this payment' }
+}
+
+function canHaveBody(method: string): boolean {
+  return method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS'
+}
+
+function rebuild(request: Request, body: Uint8Array): Request {
+  return new Request(request.url, {
+    method: request.method,
+    headers: request.headers,
+    body: body as Uint8Array<ArrayBuffer>,
+    signal: request.signal,
+  })
+}

@@ -1,0 +1,1 @@
+export { createLedger, LedgerPayload, LedgerRequest, type Account, type Ledger, type Transfer } from './ledger.js'
