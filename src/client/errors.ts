@@ -1,0 +1,37 @@
+import { MppError } from '../errors.js'
+import type { Offer } from './Policy.js'
+
+/** No payment was made: policy, a budget or the approver refused every offer. */
+export class PaymentDeniedError extends MppError {
+  constructor(
+    readonly offers: readonly Offer[],
+    readonly reasons: readonly string[],
+  ) {
+    super('policy-denied', `payment refused by policy: ${reasons.join('; ')}`)
+  }
+}
+
+/**
+ * A credential was sent and no answer came back (the network failed, or the request
+ * was aborted). The payment may have settled: the client does not pay again, and
+ * `offer` says what may have been paid.
+ */
+export class PaymentOutcomeUnknownError extends MppError {
+  constructor(
+    readonly offer: Offer,
+    options: { cause?: unknown } = {},
+  ) {
+    super('payment-outcome-unknown', `no response after paying ${offer.display}; the payment may have settled`, options)
+  }
+}
+
+/** The server refused the payment it was sent (a 402 after paying); nothing settled, per the protocol. */
+export class PaymentRejectedError extends MppError {
+  constructor(
+    readonly offer: Offer,
+    readonly response: Response,
+    readonly problem: string | undefined,
+  ) {
+    super('payment-failed', `server rejected the payment${problem ? ` (${problem})` : ''}`)
+  }
+}

@@ -1,0 +1,6 @@
+export { createPaymentFetch, type PaidResponse, type PaymentFetch, type PaymentFetchConfig, type PaymentInfo, type Quote } from './PaymentFetch.js'
+export * as Policy from './Policy.js'
+export type { Budget, Matcher, Offer, Period } from './Policy.js'
+export { memorySpendLedger, type SpendLedger } from './SpendLedger.js'
+export { PaymentDeniedError, PaymentOutcomeUnknownError, PaymentRejectedError } from './errors.js'
+export type { ClientEvent } from './events.js'
