@@ -1,0 +1,31 @@
+import { defineConfig } from 'tsup'
+
+/** One entry per public subpath; the keys are the paths under dist/. */
+export const entries = {
+  index: 'src/index.ts',
+  'server/index': 'src/server/index.ts',
+  'client/index': 'src/client/index.ts',
+  'testing/index': 'src/testing/index.ts',
+  'redis/index': 'src/redis/index.ts',
+  'conformance/index': 'src/conformance/index.ts',
+}
+
+export default defineConfig([
+  {
+    entry: entries,
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'es2022',
+    splitting: true,
+    treeshake: true,
+  },
+  {
+    // The CLI uses top-level await, which only ESM has.
+    entry: { 'conformance/cli': 'src/conformance/cli.ts' },
+    format: ['esm'],
+    target: 'node20',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+])
