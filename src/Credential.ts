@@ -6,6 +6,7 @@
  * credential.challenge.id // the echoed challenge id
  */
 import { MppError } from './errors.js'
+import { parseChallenges, type RawChallenge } from './internal/authParams.js'
 import { decodeObject, encodeObject, isObject, type JsonObject } from './internal/json.js'
 
 /** The challenge as the client echoes it: the wire strings, unchanged. */
@@ -76,14 +77,27 @@ export function encode(credential: Credential): string {
  */
 export function extract(authorization: string | null | undefined): string | undefined {
   if (!authorization) return undefined
-  let found: string | undefined
-  for (const part of authorization.split(',')) {
-    const item = part.trim()
-    if (!SCHEME.test(item) && item.toLowerCase() !== 'payment') continue
-    if (found !== undefined) throw new MppError('credential-multiple', 'more than one Payment credential in the request')
-    found = item
+  let items: RawChallenge[]
+  try {
+    // Same grammar as WWW-Authenticate (RFC 9110 §11.4): commas inside another
+    // scheme's quoted-strings are data, not separators.
+    items = parseChallenges(authorization)
+  } catch {
+    return extractLoosely(authorization)
   }
-  return found
+  const payments = items.filter((item) => item.scheme.toLowerCase() === 'payment')
+  if (payments.length > 1) throw new MppError('credential-multiple', 'more than one Payment credential in the request')
+  const [payment] = payments
+  if (!payment) return undefined
+  // A credential is `Payment <token68>`; anything else is kept whole so parse() rejects it.
+  return payment.token68 !== undefined && payment.params.length === 0 ? `${payment.scheme} ${payment.token68}` : payment.scheme
+}
+
+/** For values that break the grammar: find Payment credentials by their scheme word. */
+function extractLoosely(authorization: string): string | undefined {
+  const found = authorization.split(',').map((part) => part.trim()).filter((part) => /^payment(?: |$)/i.test(part))
+  if (found.length > 1) throw new MppError('credential-multiple', 'more than one Payment credential in the request')
+  return found[0]
 }
 
 /** Checks a decoded value has the credential shape and returns it typed. */
