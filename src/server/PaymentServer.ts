@@ -117,16 +117,15 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
   function charge(route: Method.RouteOptions & { only?: readonly string[] }): Gate {
     const offered = route.only ? route.only.map((name) => findByName(drivers, name)).flat() : [...drivers.values()]
     if (offered.length === 0) throw new MppError('configuration-invalid', 'the route offers no configured payment method')
-    // Each driver's request for this route, built once: the route's price is fixed.
+    // Each driver's request for this route, built once and now: the route's price is
+    // fixed, and a bad price (too many decimals, under a minimum) fails at declaration.
     const requests = new Map<Method.Server<any, any, any>, Promise<JsonObject>>()
-    const expectedRequest = (driver: Method.Server<any, any, any>) => {
-      let request = requests.get(driver)
-      if (!request) {
-        request = Promise.resolve().then(() => driver.buildRequest(route))
-        requests.set(driver, request)
-      }
-      return request
+    for (const driver of offered) {
+      const built = Promise.resolve(driver.buildRequest(route))
+      built.catch(() => {}) // an async failure surfaces at the first request instead
+      requests.set(driver, built)
     }
+    const expectedRequest = (driver: Method.Server<any, any, any>) => requests.get(driver)!
 
     async function challenges(request: Request, digest?: string): Promise<Challenge.Challenge[]> {
       const ranked = AcceptPayment.rank(offered.map((driver) => ({ driver, method: driver.name, intent: driver.intent })), request.headers.get('accept-payment'))
