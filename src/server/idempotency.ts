@@ -11,37 +11,58 @@ export const PROTECTED_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 /** Responses larger than this are not stored; a replay of one gets 409. */
 export const MAX_STORED_BYTES = 1024 * 1024
 
-type Stored = { status: number; statusText: string; headers: Array<[string, string]>; body: string } | { tooLarge: true }
+type Stored =
+  | { status: number; statusText: string; headers: Array<[string, string]>; body: string }
+  | { tooLarge: true }
+  // The request that claimed the challenge was refused (402/403): a retry is a replay of a used challenge.
+  | { rejected: true }
 
 export function storeKey(challengeId: string, idempotencyKey: string): string {
   return `idem:${challengeId}:${idempotencyKey}`
 }
 
-/** Buffers a response, stores it, and returns an equivalent fresh response. */
+/**
+ * Buffers a response, stores it, and returns an equivalent fresh response. A store
+ * failure loses only the replay copy: the paid response is still delivered.
+ */
 export async function remember(store: Store, key: string, response: Response, ttlMs: number): Promise<Response> {
   const bytes = new Uint8Array(await response.arrayBuffer())
   const stored: Stored =
     bytes.length > MAX_STORED_BYTES
       ? { tooLarge: true }
       : { status: response.status, statusText: response.statusText, headers: [...response.headers], body: Base64url.encode(bytes) }
-  await store.set(key, JSON.stringify(stored), ttlMs)
+  await store.set(key, JSON.stringify(stored), ttlMs).catch(() => {})
   return new Response(response.status === 204 || response.status === 304 ? null : bytes, response)
 }
 
+/** Marks a key whose request was refused after claiming its challenge. */
+export async function rememberRejection(store: Store, key: string, ttlMs: number): Promise<void> {
+  await store.set(key, JSON.stringify({ rejected: true } satisfies Stored), ttlMs).catch(() => {})
+}
+
+/** The stored response for a key, if there is one now (no waiting). */
+export async function peek(store: Store, key: string): Promise<Response | 'too-large' | 'rejected' | undefined> {
+  const text = await store.get(key).catch(() => undefined)
+  return text === undefined ? undefined : revive(text)
+}
+
 /** The stored response for a key, waiting up to `waitMs` while the first request is still running. */
-export async function recall(store: Store, key: string, waitMs: number): Promise<Response | 'in-progress' | 'too-large'> {
+export async function recall(store: Store, key: string, waitMs: number): Promise<Response | 'in-progress' | 'too-large' | 'rejected'> {
   const deadline = Date.now() + waitMs
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-    const text = await store.get(key)
-    if (text !== undefined) {
-      const stored = JSON.parse(text) as Stored
-      if ('tooLarge' in stored) return 'too-large'
-      const body = stored.status === 204 || stored.status === 304 ? null : Base64url.decode(stored.body)
-      const response = new Response(body, { status: stored.status, statusText: stored.statusText, headers: stored.headers })
-      response.headers.set('idempotent-replayed', 'true')
-      return response
-    }
+    const found = await peek(store, key)
+    if (found !== undefined) return found
     if (Date.now() >= deadline) return 'in-progress'
     await new Promise((resolve) => setTimeout(resolve, delay))
   }
+}
+
+function revive(text: string): Response | 'too-large' | 'rejected' {
+  const stored = JSON.parse(text) as Stored
+  if ('tooLarge' in stored) return 'too-large'
+  if ('rejected' in stored) return 'rejected'
+  const body = stored.status === 204 || stored.status === 304 ? null : Base64url.decode(stored.body)
+  const response = new Response(body, { status: stored.status, statusText: stored.statusText, headers: stored.headers })
+  response.headers.set('idempotent-replayed', 'true')
+  return response
 }

@@ -16,7 +16,7 @@ import { canonicalize } from '../internal/jcs.js'
 import * as Rfc3339 from '../internal/rfc3339.js'
 import { validate } from '../internal/standardSchema.js'
 import type { ServerEvent } from './events.js'
-import { PROTECTED_METHODS, recall, remember, storeKey } from './idempotency.js'
+import { peek, PROTECTED_METHODS, recall, remember, rememberRejection, storeKey } from './idempotency.js'
 import { methodUnsupported, paymentRequired, privateCacheControl, problem, withHeaders } from './responses.js'
 import type { Store } from './Store.js'
 
@@ -132,6 +132,16 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
   if (!matchesRoute(driver, echoedRequest, expected) || !isNonceOnly(echo))
     return reject('invalid-challenge', 'challenge does not match what this route charges', echo.id)
 
+  // A retry with the Idempotency-Key of a request already answered gets that answer,
+  // for as long as it is stored, even after the challenge expired.
+  const idempotencyKey = PROTECTED_METHODS.has(request.method) ? request.headers.get('idempotency-key') : null
+  if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey))
+    return problem(400, undefined, 'Idempotency-Key must be 1 to 255 visible ASCII characters')
+  if (idempotencyKey !== null) {
+    const stored = await peek(config.store, storeKey(echo.id, idempotencyKey))
+    if (stored !== undefined) return answerReplay(config, echo.id, stored, reject)
+  }
+
   // 4. Not expired; a challenge without expiry is never accepted.
   const expiresAt = echo.expires === undefined ? undefined : Rfc3339.toEpochMs(echo.expires)
   if (expiresAt === undefined || at >= expiresAt) return reject('invalid-challenge', 'challenge has expired', echo.id)
@@ -152,9 +162,6 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
 
   // 6. Single use: claim the id atomically. A retry that carries the Idempotency-Key
   //    of the request that claimed it gets that request's stored response.
-  const idempotencyKey = PROTECTED_METHODS.has(request.method) ? request.headers.get('idempotency-key') : null
-  if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey))
-    return problem(400, undefined, 'Idempotency-Key must be 1 to 255 visible ASCII characters')
   const owner = idempotencyKey === null ? '-' : `k:${idempotencyKey}`
   let previousOwner: string | undefined
   try {
@@ -163,8 +170,16 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
     return problem(503, undefined, 'payment state is unavailable; nothing was charged')
   }
   if (previousOwner !== undefined) {
-    if (idempotencyKey !== null && previousOwner === owner) return replay(config, echo.id, idempotencyKey)
+    if (idempotencyKey !== null && previousOwner === owner)
+      return answerReplay(config, echo.id, await recall(config.store, storeKey(echo.id, idempotencyKey), config.idempotencyWait), reject)
     return reject('invalid-challenge', 'challenge has already been used', echo.id)
+  }
+
+  // From here on the challenge is spent: a refusal is recorded for the Idempotency-Key
+  // so a retry learns the challenge is used instead of waiting for a response.
+  const refuse = async (response: Response | Promise<Response>) => {
+    if (idempotencyKey !== null) await rememberRejection(config.store, storeKey(echo.id, idempotencyKey), config.idempotencyTtl)
+    return response
   }
 
   // 7. The method verifies, the seller's policy may refuse, then the method settles.
@@ -188,14 +203,19 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
   } catch (error) {
     const { code, reason } = failureOf(error)
     config.emit({ type: 'payment-failed', ...base, stage: 'verify', reason })
-    return reject(code, reason, echo.id)
+    return refuse(reject(code, reason, echo.id))
   }
   config.emit({ type: 'payment-verified', ...base })
   if (config.authorize) {
-    const verdict = await config.authorize({ request, method: driver.name, intent: driver.intent, paymentRequest: paymentRequest.value })
+    const verdict = await config.authorize({
+      request: body === undefined ? request : rebuild(request, body),
+      method: driver.name,
+      intent: driver.intent,
+      paymentRequest: paymentRequest.value,
+    })
     if (verdict !== true) {
       config.emit({ type: 'payment-refused', ...base })
-      return verdict instanceof Response ? verdict : problem(403, undefined, 'the server refused this payment; nothing was charged')
+      return refuse(verdict instanceof Response ? verdict : problem(403, undefined, 'the server refused this payment; nothing was charged'))
     }
   }
   let settlement: Method.Settlement
@@ -204,7 +224,7 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
   } catch (error) {
     const { code, reason } = failureOf(error)
     config.emit({ type: 'payment-failed', ...base, stage: 'settle', reason })
-    return reject(code, reason, echo.id)
+    return refuse(reject(code, reason, echo.id))
   }
   config.emit({ type: 'payment-settled', ...base, reference: settlement.reference })
 
@@ -261,10 +281,15 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
   }
 }
 
-async function replay(config: PipelineConfig, challengeId: string, idempotencyKey: string): Promise<Response> {
-  const stored = await recall(config.store, storeKey(challengeId, idempotencyKey), config.idempotencyWait)
+async function answerReplay(
+  config: PipelineConfig,
+  challengeId: string,
+  stored: Response | 'in-progress' | 'too-large' | 'rejected',
+  reject: (code: Problem.Code, detail: string, challengeId?: string) => Promise<Response>,
+): Promise<Response> {
   if (stored === 'in-progress') return problem(409, undefined, 'a request with this Idempotency-Key is still in progress')
   if (stored === 'too-large') return problem(409, undefined, 'the response to this Idempotency-Key was too large to store')
+  if (stored === 'rejected') return reject('invalid-challenge', 'challenge has already been used', challengeId)
   config.emit({ type: 'idempotent-replay', challengeId })
   return stored
 }

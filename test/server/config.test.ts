@@ -1,0 +1,76 @@
+/**
+ * Configuration mistakes fail when the server or the route is created, with an
+ * MppError and a stable code, never on the first paying request.
+ */
+import { describe, expect, it } from 'vitest'
+import { MppError, type ErrorCode } from '../../src/index.js'
+import { createPaymentServer, type PaymentServerConfig } from '../../src/server/index.js'
+import { createLedger } from '../../src/testing/index.js'
+
+const SECRET = 'secret-A-0123456789abcdef0123456789'
+
+function config(overrides: Partial<PaymentServerConfig> = {}): PaymentServerConfig {
+  const ledger = createLedger({ decimals: 2 })
+  return { realm: 'api.test', secrets: [SECRET], methods: [ledger.server({ recipient: 'shop' })], ...overrides }
+}
+
+function expectMppError(create: () => unknown, code: ErrorCode) {
+  let caught: unknown
+  try {
+    create()
+  } catch (error) {
+    caught = error
+  }
+  expect(caught).toBeInstanceOf(MppError)
+  expect((caught as MppError).code).toBe(code)
+  return caught as MppError
+}
+
+const noop = () => new Response('ok')
+
+describe('18. configuration errors', () => {
+  it('refuses a secret shorter than 32 bytes, without quoting it', () => {
+    const error = expectMppError(() => createPaymentServer(config({ secrets: ['short-secret-31-bytes-long-xxxx'] })), 'secret-invalid')
+    expect(error.message).not.toContain('short-secret')
+  })
+
+  it('refuses a short previous secret in the key ring', () => {
+    expectMppError(() => createPaymentServer(config({ secrets: [SECRET, new Uint8Array(31)] })), 'secret-invalid')
+  })
+
+  it('refuses an empty key ring', () => {
+    expectMppError(() => createPaymentServer(config({ secrets: [] })), 'secret-invalid')
+  })
+
+  it('refuses a server without payment methods', () => {
+    expectMppError(() => createPaymentServer(config({ methods: [] })), 'configuration-invalid')
+  })
+
+  it('refuses the same method/intent configured twice', () => {
+    const a = createLedger({ currency: 'usd' })
+    const b = createLedger({ currency: 'eur' })
+    expectMppError(
+      () => createPaymentServer(config({ methods: [a.server({ recipient: 'shop' }), b.server({ recipient: 'shop' })] })),
+      'configuration-invalid',
+    )
+  })
+
+  it('refuses a server without a realm', () => {
+    expectMppError(() => createPaymentServer(config({ realm: '' })), 'configuration-invalid')
+  })
+
+  it('refuses a route whose `only` names an unconfigured method', () => {
+    const server = createPaymentServer(config())
+    expectMppError(() => server.route({ price: '1', only: ['stripe'] }, noop), 'configuration-invalid')
+  })
+
+  it('accepts a route whose `only` names a configured method', () => {
+    const server = createPaymentServer(config())
+    expect(() => server.route({ price: '1', only: ['ledger'] }, noop)).not.toThrow()
+  })
+
+  it('refuses, when the route is created, a price with more decimals than the currency has', () => {
+    const server = createPaymentServer(config())
+    expectMppError(() => server.route({ price: '0.255' }, noop), 'configuration-invalid')
+  })
+})
