@@ -8,6 +8,8 @@ export const entries = {
   'testing/index': 'src/testing/index.ts',
   'redis/index': 'src/redis/index.ts',
   'conformance/index': 'src/conformance/index.ts',
+  'stripe/index': 'src/methods/stripe/index.ts',
+  'tempo/index': 'src/methods/tempo/index.ts',
 }
 
 export default defineConfig([
@@ -20,6 +22,8 @@ export default defineConfig([
     target: 'es2022',
     splitting: true,
     treeshake: true,
+    // Optional peers stay imports: only their own subpath loads them.
+    external: ['viem', 'stripe', 'ioredis', 'express', 'hono', 'zod'],
   },
   {
     // The CLI uses top-level await, which only ESM has.

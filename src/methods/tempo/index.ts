@@ -1,0 +1,6 @@
+export { chargeServer, type ChargeServerOptions, type FeePayer, type RouteOptions } from './server.js'
+export { chargeClient, type ChargeClientOptions } from './client.js'
+export { ChargePayload, ChargeRequest, DEFAULT_CHAIN_ID, type Mode, type Split } from './schema.js'
+export { tempoChain, TOKENS } from './chain.js'
+export * as AttributionMemo from './memo.js'
+export * as Proof from './proof.js'
