@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `mppkit-conformance [dir]`: runs every spec-vector file in a directory (default
  * `spec-vectors/`) against mppkit, prints pass counts per file, exits 1 on any failure.
