@@ -48,7 +48,8 @@ export function serialize(ranges: readonly Range[]): string {
   return ranges
     .map((range) => {
       if (!RANGE.test(`${range.method}/${range.intent}`) || !(range.q >= 0 && range.q <= 1)) throw invalid()
-      const q = Math.round(range.q * 1000) / 1000
+      // Three decimals at most; a positive weight never rounds down to 0 ("do not use").
+      const q = range.q > 0 ? Math.max(0.001, Math.round(range.q * 1000) / 1000) : 0
       return q === 1 ? `${range.method}/${range.intent}` : `${range.method}/${range.intent};q=${q}`
     })
     .join(', ')

@@ -25,6 +25,7 @@ export type Options = { algorithm?: Algorithm; maxBytes?: number }
 /** The `Content-Digest`-style value of a body (an absent body digests as empty). */
 export async function compute(body: Body, options: Options = {}): Promise<string> {
   const algorithm = options.algorithm ?? 'sha-256'
+  if (!Object.hasOwn(SUBTLE_NAME, algorithm)) throw new MppError('digest-unsupported', 'digest algorithms are sha-256 and sha-512')
   const bytes = await readBody(body, options.maxBytes ?? DEFAULT_MAX_BYTES)
   return serializeByteSequence(algorithm, await hash(algorithm, bytes))
 }
@@ -38,7 +39,7 @@ export async function compute(body: Body, options: Options = {}): Promise<string
 export async function verify(expected: string, body: Body, options: Omit<Options, 'algorithm'> = {}): Promise<boolean> {
   const members = parseByteSequenceDictionary(expected)
   if (!members) throw new MppError('digest-invalid', 'digest is not an RFC 9530 dictionary of byte sequences')
-  const supported = [...members].filter(([name]) => name in SUBTLE_NAME) as Array<[Algorithm, Uint8Array]>
+  const supported = [...members].filter(([name]) => Object.hasOwn(SUBTLE_NAME, name)) as Array<[Algorithm, Uint8Array]>
   if (supported.length === 0) throw new MppError('digest-unsupported', 'digest uses no supported algorithm (sha-256, sha-512)')
   const bytes = await readBody(body, options.maxBytes ?? DEFAULT_MAX_BYTES)
   for (const [algorithm, want] of supported) {

@@ -7,7 +7,7 @@
  * const request = Challenge.decodeRequest(challenge) // { amount: '1000', ... }
  */
 import { MppError } from './errors.js'
-import { parseChallenges, type RawChallenge } from './internal/authParams.js'
+import { parseChallengesSettled, type RawChallenge } from './internal/authParams.js'
 import { fromByteString, toByteString } from './internal/headerText.js'
 import { decodeObject, encodeCanonical, type JsonObject } from './internal/json.js'
 import * as Rfc3339 from './internal/rfc3339.js'
@@ -57,6 +57,7 @@ const REQUIRED = ['id', 'realm', 'method', 'intent', 'request'] as const
 const METHOD = /^[a-z]+$/
 const INTENT = /^[A-Za-z0-9-]+$/
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const LONE_SURROGATE = /\p{Surrogate}/u
 
 /** Outcome of parsing one header's challenges without stopping at the first bad one. */
 export type Settled = { challenges: Challenge[]; errors: MppError[] }
@@ -85,13 +86,7 @@ export function parseListSettled(header: string | readonly string[]): Settled {
       errors.push(new MppError('header-too-large', `WWW-Authenticate value exceeds ${MAX_HEADER_LENGTH} characters`))
       continue
     }
-    let raw: RawChallenge[]
-    try {
-      raw = parseChallenges(line)
-    } catch (error) {
-      errors.push(error as MppError)
-      continue
-    }
+    const { challenges: raw, error } = parseChallengesSettled(line)
     for (const item of raw) {
       if (item.scheme.length !== 7 || item.scheme.toLowerCase() !== 'payment') continue
       try {
@@ -100,6 +95,7 @@ export function parseListSettled(header: string | readonly string[]): Settled {
         errors.push(error as MppError)
       }
     }
+    if (error) errors.push(error)
   }
   return { challenges, errors }
 }
@@ -145,6 +141,8 @@ export function serializeList(challenges: readonly Challenge[]): string {
  * base64url(JCS(json)), a `Date` expiry becomes RFC 3339. Validates like `parse`.
  */
 export function from(fields: Fields): Challenge {
+  if (fields.expires instanceof Date && Number.isNaN(fields.expires.getTime()))
+    throw new MppError('expires-invalid', 'expires is an invalid Date')
   const expires = fields.expires instanceof Date ? Rfc3339.format(fields.expires.getTime()) : fields.expires
   return validate({
     id: fields.id,
@@ -210,9 +208,17 @@ export function validate<T extends Challenge>(challenge: T): T {
   if (!METHOD.test(challenge.method)) throw new MppError('method-invalid', 'method must be lowercase ASCII letters')
   if (!INTENT.test(challenge.intent)) throw new MppError('intent-invalid', 'intent must be letters, digits and "-"')
   decodeRequest(challenge)
-  if (challenge.expires !== undefined) expiresAt(challenge)
-  if (challenge.digest !== undefined && !parseByteSequenceDictionary(challenge.digest))
+  if (challenge.expires !== undefined) {
+    if (typeof challenge.expires !== 'string') throw new MppError('expires-invalid', 'expires must be a string')
+    expiresAt(challenge)
+  }
+  if (challenge.digest !== undefined && (typeof challenge.digest !== 'string' || !parseByteSequenceDictionary(challenge.digest)))
     throw new MppError('digest-invalid', 'digest is not an RFC 9530 dictionary of byte sequences')
+  if (challenge.opaque !== undefined && typeof challenge.opaque !== 'string') throw new MppError('opaque-invalid', 'opaque must be a string')
+  if (challenge.description !== undefined && typeof challenge.description !== 'string')
+    throw new MppError('parameter-invalid', 'description must be a string')
+  for (const value of Object.values(challenge.extensions ?? {}))
+    if (typeof value !== 'string') throw new MppError('parameter-invalid', 'extension parameter values must be strings')
   decodeOpaque(challenge)
   return challenge
 }
@@ -223,10 +229,13 @@ function fromRaw(raw: RawChallenge): Challenge {
   let extensions: Record<string, string> | undefined
   const seen = new Set<string>()
   for (const [name, value] of raw.params) {
-    if (seen.has(name)) throw new MppError('parameter-duplicate', `parameter "${name}" appears twice in one challenge`)
+    if (seen.has(name))
+      // Unknown names are header data: the message names only parameters we define.
+      throw new MppError('parameter-duplicate', KNOWN.has(name) ? `parameter "${name}" appears twice in one challenge` : 'a parameter appears twice in one challenge')
     seen.add(name)
     if (KNOWN.has(name)) known[name] = value
-    else (extensions ??= {})[name] = fromByteString(value)
+    // defineProperty, so that a parameter called "__proto__" is kept as data.
+    else Object.defineProperty((extensions ??= {}), name, { value: fromByteString(value), enumerable: true, writable: true, configurable: true })
   }
   const challenge = {
     id: known.id,
@@ -245,6 +254,8 @@ function fromRaw(raw: RawChallenge): Challenge {
 
 /** Free text (description, extensions): UTF-8 bytes as obs-text. Everything else: ASCII only. */
 function quoteText(value: string, name: string): string {
+  // A lone surrogate has no UTF-8 form; encoding would silently replace it.
+  if (LONE_SURROGATE.test(value)) throw new MppError('header-unsafe', `parameter "${name}" contains a lone surrogate`)
   return quote(toByteString(value), name, 0xff)
 }
 

@@ -52,5 +52,5 @@ export function from(
 export function codeOf(problem: Pick<Problem, 'type'>): Code | undefined {
   if (!problem.type.startsWith(BASE_URI)) return undefined
   const code = problem.type.slice(BASE_URI.length)
-  return code in TYPES ? (code as Code) : undefined
+  return Object.hasOwn(TYPES, code) ? (code as Code) : undefined
 }

@@ -41,6 +41,7 @@ export function from(fields: {
   [extra: string]: unknown
 }): Receipt {
   const { timestamp, ...rest } = fields
+  if (timestamp instanceof Date && Number.isNaN(timestamp.getTime())) throw new MppError('receipt-invalid', 'timestamp is an invalid Date')
   const at = timestamp instanceof Date || timestamp === undefined ? Rfc3339.format((timestamp ?? new Date()).getTime()) : timestamp
   return validate({ ...rest, status: 'success', timestamp: at })
 }

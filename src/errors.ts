@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'expires-invalid'
   | 'digest-invalid'
   | 'opaque-invalid'
+  | 'parameter-invalid'
   // encodings
   | 'base64url-invalid'
   | 'utf8-invalid'

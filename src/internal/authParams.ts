@@ -32,15 +32,37 @@ const BACKSLASH = 0x5c
  * left-to-right pass, so its cost is linear in the input whatever the input is.
  */
 export function parseChallenges(input: string): RawChallenge[] {
-  return new Scanner(input).challenges()
+  const { challenges, error } = parseChallengesSettled(input)
+  if (error) throw error
+  return challenges
+}
+
+/**
+ * Like {@link parseChallenges}, but a grammar error stops the scan instead of losing
+ * it: the challenges completed before the error are returned with it (the one being
+ * read when the error struck is dropped, since it is incomplete).
+ */
+export function parseChallengesSettled(input: string): { challenges: RawChallenge[]; error?: MppError } {
+  const scanner = new Scanner(input)
+  try {
+    return { challenges: scanner.challenges() }
+  } catch (error) {
+    return { challenges: scanner.completed(), error: error as MppError }
+  }
 }
 
 class Scanner {
   private i = 0
+  private readonly out: RawChallenge[] = []
   constructor(private readonly s: string) {}
 
+  /** The challenges fully read so far (all but the one in progress). */
+  completed(): RawChallenge[] {
+    return this.out.slice(0, -1)
+  }
+
   challenges(): RawChallenge[] {
-    const out: RawChallenge[] = []
+    const out = this.out
     let current: RawChallenge | undefined
     for (;;) {
       this.skipListSeparators()

@@ -1,4 +1,5 @@
 import { MppError } from '../../errors.js'
+import { ExpiryHeap } from '../../internal/expiryHeap.js'
 import type { Store } from '../Store.js'
 
 export type MemoryStoreOptions = {
@@ -12,41 +13,42 @@ export type MemoryStoreOptions = {
 }
 
 /**
- * An in-process {@link Store}. Entries expire; expired ones are evicted as new ones
- * arrive (oldest first), so memory stays bounded by the live set. Single-process
- * only: use a shared store (Redis) when several processes serve one realm.
+ * An in-process {@link Store}. Entries expire and are evicted as time passes, soonest
+ * expiry first whatever their lifetimes, so memory stays bounded by the live set.
+ * Single-process only: use a shared store (Redis) when several processes serve one realm.
  */
 export function memoryStore(options: MemoryStoreOptions = {}): Store {
   const maxEntries = options.maxEntries ?? 1_000_000
   const now = options.now ?? Date.now
-  // Map iteration follows insertion order; with similar TTLs that is expiry order,
-  // so sweeping from the front finds the expired entries first.
   const entries = new Map<string, { value: string; expiresAt: number }>()
+  const expiries = new ExpiryHeap()
+
+  function evictExpired(at: number) {
+    while ((expiries.peek() ?? Number.POSITIVE_INFINITY) <= at) {
+      const { key, expiresAt } = expiries.pop()!
+      // A key set again since has a later expiry of its own in the heap: keep it.
+      if (entries.get(key)?.expiresAt === expiresAt) entries.delete(key)
+    }
+    // Replaced keys leave stale heap items behind; rebuild when they dominate.
+    if (expiries.size > 2 * entries.size + 1024) {
+      const rebuilt = new ExpiryHeap()
+      for (const [key, entry] of entries) rebuilt.push(entry.expiresAt, key)
+      Object.assign(expiries, rebuilt)
+    }
+  }
 
   function live(key: string, at: number) {
     const entry = entries.get(key)
-    if (entry && entry.expiresAt <= at) {
-      entries.delete(key)
-      return undefined
-    }
-    return entry
-  }
-
-  function sweep(at: number, budget: number) {
-    for (const [key, entry] of entries) {
-      if (budget-- <= 0) return
-      if (entry.expiresAt <= at) entries.delete(key)
-    }
+    return entry && entry.expiresAt > at ? entry : undefined
   }
 
   function insert(key: string, value: string, ttlMs: number, at: number) {
-    entries.delete(key) // re-insert at the back so iteration order tracks recency
-    sweep(at, 8)
-    if (entries.size >= maxEntries) {
-      sweep(at, Number.POSITIVE_INFINITY)
-      if (entries.size >= maxEntries) throw new MppError('store-failure', 'memory store is full of unexpired entries')
-    }
-    entries.set(key, { value, expiresAt: at + ttlMs })
+    evictExpired(at)
+    if (!entries.has(key) && entries.size >= maxEntries)
+      throw new MppError('store-failure', 'memory store is full of unexpired entries')
+    const expiresAt = at + ttlMs
+    entries.set(key, { value, expiresAt })
+    expiries.push(expiresAt, key)
   }
 
   return {
@@ -68,4 +70,3 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     },
   }
 }
-

@@ -1,0 +1,298 @@
+import { describe, expect, it } from 'vitest'
+import * as Challenge from '../../src/Challenge.js'
+import * as Credential from '../../src/Credential.js'
+import { MppError, type ErrorCode } from '../../src/errors.js'
+
+function caught(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (error) {
+    return error
+  }
+  return undefined
+}
+
+function expectCode(fn: () => unknown, code: ErrorCode): MppError {
+  const error = caught(fn)
+  expect(error, `expected MppError ${code}`).toBeInstanceOf(MppError)
+  expect((error as MppError).code).toBe(code)
+  return error as MppError
+}
+
+function messages(error: unknown): string {
+  const out: string[] = []
+  for (let e = error as { message?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) out.push(String(e.message))
+  return out.join('\n')
+}
+
+const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url')
+const fromB64url = (text: string) => JSON.parse(Buffer.from(text, 'base64url').toString('utf8'))
+const REQUEST = b64url('{"amount":"1000","currency":"usd","recipient":"acct_123"}')
+
+const echo: Credential.ChallengeEcho = {
+  id: 'x7Tg2pLqR9mKvNwY3hBcZa',
+  realm: 'api.example.com',
+  method: 'example',
+  intent: 'charge',
+  request: REQUEST,
+  expires: '2025-01-15T12:05:00Z',
+}
+const credential: Credential.Credential = { challenge: echo, payload: { proof: '0xabc123' } }
+const header = (json: unknown) => 'Payment ' + b64url(JSON.stringify(json))
+
+describe('Credential.parse (draft §5.2: "Payment" 1*SP base64url-nopad)', () => {
+  it('decodes the JSON object {challenge, payload, source?}', () => {
+    expect(Credential.parse(header(credential))).toStrictEqual(credential)
+    const withSource = { ...credential, source: 'did:pkh:eip155:42431:0x742d35cc6634c0532925a3b844bc9e7595f8fe00' }
+    expect(Credential.parse(header(withSource))).toStrictEqual(withSource)
+  })
+
+  it('accepts the scheme case-insensitively and with several spaces', () => {
+    const encoded = b64url(JSON.stringify(credential))
+    expect(Credential.parse(`payment ${encoded}`)).toStrictEqual(credential)
+    expect(Credential.parse(`PAYMENT   ${encoded}`)).toStrictEqual(credential)
+  })
+
+  it('rejects other schemes and a missing space', () => {
+    const encoded = b64url(JSON.stringify(credential))
+    expectCode(() => Credential.parse(`Bearer ${encoded}`), 'credential-invalid')
+    expectCode(() => Credential.parse(`Payment${encoded}`), 'credential-invalid')
+    expectCode(() => Credential.parse(`Payments ${encoded}`), 'credential-invalid')
+    expectCode(() => Credential.parse(''), 'credential-invalid')
+  })
+
+  it('digest §8 item 20: "+" or "/" in the credential -> base64url-invalid', () => {
+    // standard base64 of this JSON contains "+" and "/"
+    const json = JSON.stringify({ ...credential, payload: { p: '>>>???' } })
+    const standard = Buffer.from(json).toString('base64').replace(/=+$/, '')
+    expect(standard).toMatch(/[+/]/)
+    expectCode(() => Credential.parse(`Payment ${standard}`), 'base64url-invalid')
+  })
+
+  it('digest §8 item 21: a padded credential is refused (strict)', () => {
+    let json = JSON.stringify(credential)
+    while (Buffer.byteLength(json) % 3 === 0) json += ' '
+    const padded = Buffer.from(json).toString('base64url') + '='.repeat(3 - (Buffer.byteLength(json) % 3))
+    expectCode(() => Credential.parse(`Payment ${padded}`), 'base64url-invalid')
+  })
+
+  it('digest §8 item 22: valid base64url that is not JSON -> json-invalid; not UTF-8 -> utf8-invalid', () => {
+    expectCode(() => Credential.parse(`Payment ${b64url('not json at all')}`), 'json-invalid')
+    expectCode(() => Credential.parse(`Payment ${Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url')}`), 'utf8-invalid')
+    expectCode(() => Credential.parse('Payment '), 'json-invalid')
+  })
+
+  it('rejects a top-level value that is not an object', () => {
+    for (const json of ['[]', '"x"', '1', 'null']) expectCode(() => Credential.parse(`Payment ${b64url(json)}`), 'json-not-object')
+  })
+
+  it('digest §8 item 23: payload missing, or challenge not an object -> credential-invalid', () => {
+    expectCode(() => Credential.parse(header({ challenge: echo })), 'credential-invalid')
+    expectCode(() => Credential.parse(header({ challenge: echo, payload: 'proof' })), 'credential-invalid')
+    expectCode(() => Credential.parse(header({ challenge: echo, payload: [1] })), 'credential-invalid')
+    expectCode(() => Credential.parse(header({ challenge: echo, payload: null })), 'credential-invalid')
+    expectCode(() => Credential.parse(header({ payload: {} })), 'credential-invalid')
+    expectCode(() => Credential.parse(header({ challenge: 'id', payload: {} })), 'credential-invalid')
+    expectCode(() => Credential.parse(header({ challenge: [echo], payload: {} })), 'credential-invalid')
+  })
+
+  it('rejects a non-string source', () => {
+    expectCode(() => Credential.parse(header({ ...credential, source: 42 })), 'credential-invalid')
+    expectCode(() => Credential.parse(header({ ...credential, source: null })), 'credential-invalid')
+  })
+
+  it('requires id, realm, method, intent and request in the echo as non-empty strings', () => {
+    for (const name of ['id', 'realm', 'method', 'intent', 'request'] as const) {
+      const missing: Record<string, unknown> = { ...echo }
+      delete missing[name]
+      expectCode(() => Credential.parse(header({ challenge: missing, payload: {} })), 'credential-invalid')
+      expectCode(() => Credential.parse(header({ challenge: { ...echo, [name]: '' }, payload: {} })), 'credential-invalid')
+      expectCode(() => Credential.parse(header({ challenge: { ...echo, [name]: 1 }, payload: {} })), 'credential-invalid')
+    }
+  })
+
+  it('requires expires, digest, opaque and description, when present, to be strings', () => {
+    for (const name of ['expires', 'digest', 'opaque', 'description'] as const) {
+      expectCode(() => Credential.parse(header({ challenge: { ...echo, [name]: 1 }, payload: {} })), 'credential-invalid')
+      expectCode(() => Credential.parse(header({ challenge: { ...echo, [name]: null }, payload: {} })), 'credential-invalid')
+      expect(Credential.parse(header({ challenge: { ...echo, [name]: '' }, payload: {} })).challenge[name]).toBe('')
+    }
+  })
+
+  it('keeps unknown members (the server decides what to do with them)', () => {
+    const extra = { challenge: { ...echo, future: 'x' }, payload: { nested: { a: [1, null] } }, other: true }
+    expect(Credential.parse(header(extra))).toStrictEqual(extra)
+  })
+
+  it('digest §8 item 57: a 6 KB credential is processed (servers MUST take at least 4 KB)', () => {
+    const big = { ...credential, payload: { signature: '0x' + 'ab'.repeat(3_000) } }
+    const value = header(big)
+    expect(value.length).toBeGreaterThan(6 * 1024)
+    expect(Credential.parse(value)).toStrictEqual(big)
+  })
+
+  it('refuses a value longer than MAX_LENGTH with header-too-large, before decoding', () => {
+    const over = 'Payment ' + '!'.repeat(Credential.MAX_LENGTH)
+    expectCode(() => Credential.parse(over), 'header-too-large')
+  })
+
+  it('maxLength is inclusive and configurable', () => {
+    const value = header(credential)
+    expect(Credential.parse(value, { maxLength: value.length })).toStrictEqual(credential)
+    expectCode(() => Credential.parse(value, { maxLength: value.length - 1 }), 'header-too-large')
+    const big = header({ ...credential, payload: { p: 'x'.repeat(70_000) } })
+    expect(Credential.parse(big, { maxLength: 200_000 }).payload).toEqual({ p: 'x'.repeat(70_000) })
+    expectCode(() => Credential.parse(big), 'header-too-large')
+  })
+})
+
+describe('Credential.decode / validate', () => {
+  it('decode takes the base64url part alone', () => {
+    expect(Credential.decode(b64url(JSON.stringify(credential)))).toStrictEqual(credential)
+    expectCode(() => Credential.decode('Payment ' + b64url(JSON.stringify(credential))), 'base64url-invalid')
+  })
+
+  it('validate returns its input and checks the shape', () => {
+    const value = JSON.parse(JSON.stringify(credential))
+    expect(Credential.validate(value)).toBe(value)
+    expectCode(() => Credential.validate(null), 'json-not-object')
+    expectCode(() => Credential.validate([credential]), 'json-not-object')
+    expectCode(() => Credential.validate('x'), 'json-not-object')
+    expectCode(() => Credential.validate({ challenge: echo }), 'credential-invalid')
+  })
+})
+
+describe('Credential.serialize / encode', () => {
+  it('is "Payment " + unpadded base64url of the JSON', () => {
+    const out = Credential.serialize(credential)
+    expect(out.startsWith('Payment ')).toBe(true)
+    const encoded = out.slice('Payment '.length)
+    expect(encoded).toMatch(/^[A-Za-z0-9_-]+$/)
+    expect(encoded).toBe(Credential.encode(credential))
+    expect(fromB64url(encoded)).toStrictEqual(credential)
+  })
+
+  it('writes source only when present, and drops members outside the credential', () => {
+    const withExtra = { ...credential, source: undefined, other: 'x' } as unknown as Credential.Credential
+    expect(Object.keys(fromB64url(Credential.encode(withExtra)))).toEqual(['challenge', 'payload'])
+    const withSource = { ...credential, source: 'did:example:1' }
+    expect(fromB64url(Credential.encode(withSource))).toStrictEqual(withSource)
+  })
+
+  it('round-trips non-ASCII payload text as UTF-8', () => {
+    const c = { ...credential, payload: { note: 'Café 日本 😀', quote: '"\\' } }
+    const out = Credential.serialize(c)
+    expect(Buffer.from(out.slice(8), 'base64url').toString('utf8')).toBe(JSON.stringify(c))
+    expect(Credential.parse(out)).toStrictEqual(c)
+  })
+})
+
+describe('Credential.extract', () => {
+  const a = Credential.serialize(credential)
+  const b = Credential.serialize({ ...credential, payload: { proof: 'other' } })
+
+  it('returns undefined without a Payment credential', () => {
+    expect(Credential.extract(undefined)).toBeUndefined()
+    expect(Credential.extract(null)).toBeUndefined()
+    expect(Credential.extract('')).toBeUndefined()
+    expect(Credential.extract('Bearer abc.def')).toBeUndefined()
+    expect(Credential.extract('Basic dXNlcjpwYXNz')).toBeUndefined()
+    expect(Credential.extract('PaymentX abc')).toBeUndefined()
+  })
+
+  it('returns the single Payment credential, also among other schemes', () => {
+    expect(Credential.extract(a)).toBe(a)
+    expect(Credential.extract(`  ${a}  `)).toBe(a)
+    expect(Credential.extract(`Bearer abc, ${a}`)).toBe(a)
+    expect(Credential.extract(`${a}, Basic dXNlcjpwYXNz`)).toBe(a)
+    expect(Credential.parse(Credential.extract(`Bearer t, ${a}`)!)).toStrictEqual(credential)
+  })
+
+  it('digest §8 item 48: two Payment credentials (two lines joined by ", ") -> credential-multiple', () => {
+    const headers = new Headers()
+    headers.append('Authorization', a)
+    headers.append('Authorization', b)
+    expectCode(() => Credential.extract(headers.get('authorization')), 'credential-multiple')
+    expectCode(() => Credential.extract(`${a},${a}`), 'credential-multiple')
+    expectCode(() => Credential.extract(`${a}, Bearer x, payment ${b.slice(8)}`), 'credential-multiple')
+  })
+
+  it('a bare "Payment" counts as a (malformed) credential, so parse rejects it and two still conflict', () => {
+    expect(Credential.extract('Payment')).toBe('Payment')
+    expectCode(() => Credential.parse(Credential.extract('Payment')!), 'credential-invalid')
+    expectCode(() => Credential.extract(`Payment, ${a}`), 'credential-multiple')
+  })
+
+  it('the multiple-credential error does not quote either credential', () => {
+    const error = expectCode(() => Credential.extract(`${a}, ${b}`), 'credential-multiple')
+    expect(error.message).not.toContain(a.slice(8, 40))
+    expect(error.message).not.toContain(b.slice(8, 40))
+  })
+})
+
+describe('Credential.echo / from', () => {
+  const challenge = Challenge.from({
+    id: 'abc',
+    realm: 'api.example.com',
+    method: 'tempo',
+    intent: 'charge',
+    request: { amount: '1' },
+    expires: '2025-01-15T12:05:00Z',
+    digest: 'sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:',
+    opaque: { pi: 'pi_123' },
+    description: 'desc',
+    extensions: { future: 'x' },
+  })
+
+  it('echo copies the wire fields unchanged and drops extensions', () => {
+    const out = Credential.echo(challenge)
+    expect(out).toStrictEqual({
+      id: 'abc',
+      realm: 'api.example.com',
+      method: 'tempo',
+      intent: 'charge',
+      request: challenge.request,
+      expires: '2025-01-15T12:05:00Z',
+      digest: 'sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:',
+      opaque: challenge.opaque,
+      description: 'desc',
+    })
+    expect(out).not.toBe(challenge)
+  })
+
+  it('echo leaves absent optional fields absent', () => {
+    const out = Credential.echo({ id: 'a', realm: 'r', method: 'm', intent: 'i', request: REQUEST })
+    expect(Object.keys(out)).toEqual(['id', 'realm', 'method', 'intent', 'request'])
+  })
+
+  it('from builds a credential that serializes and parses back, echoing a parsed challenge', () => {
+    const parsed = Challenge.parse(Challenge.serialize(challenge))
+    const built = Credential.from({ challenge: parsed, payload: { spt: 'spt_1' }, source: 'did:x' })
+    expect(built).toStrictEqual({ challenge: Credential.echo(challenge), payload: { spt: 'spt_1' }, source: 'did:x' })
+    expect(Credential.parse(Credential.serialize(built))).toStrictEqual(built)
+    expect('source' in Credential.from({ challenge: parsed, payload: {} })).toBe(false)
+  })
+})
+
+describe('Credential errors never quote the credential', () => {
+  const MARKER = 'spt_SECRETMARKER_1Nq'
+  const bad: Array<[string, string]> = [
+    ['not base64url', `Payment ${MARKER}!!`],
+    ['padded', `Payment ${b64url(JSON.stringify({ challenge: echo, payload: { spt: MARKER } }))}==`],
+    ['not JSON', `Payment ${b64url(`{"payload":{"spt":"${MARKER}"`)}`],
+    ['not an object', `Payment ${b64url(`["${MARKER}"]`)}`],
+    ['no challenge', header({ payload: { spt: MARKER } })],
+    ['bad echo', header({ challenge: { ...echo, id: 5 }, payload: { spt: MARKER } })],
+    ['bad source', header({ challenge: echo, payload: { spt: MARKER }, source: { s: MARKER } })],
+    ['wrong scheme', `Bearer ${MARKER}`],
+    ['too large', `Payment ${MARKER}${'A'.repeat(Credential.MAX_LENGTH)}`],
+  ]
+  for (const [name, value] of bad) {
+    it(name, () => {
+      const error = caught(() => Credential.parse(value))
+      expect(error).toBeInstanceOf(MppError)
+      expect(messages(error)).not.toContain(MARKER)
+      expect(messages(error)).not.toContain(value.slice(8, 30))
+    })
+  }
+})
