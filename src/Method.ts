@@ -116,7 +116,14 @@ export type Client<Request extends JsonObject = JsonObject, Payload extends Json
   Payload
 > & {
   /** What the payer is charged, in base units and currency, for policy checks. */
-  amountOf(request: Request): { readonly amount: bigint; readonly currency: string; readonly recipient?: string; readonly decimals?: number }
+  amountOf(request: Request): {
+    readonly amount: bigint
+    readonly currency: string
+    readonly recipient?: string
+    readonly decimals?: number
+    /** A name for people ("pathUSD") when `currency` is an address. */
+    readonly symbol?: string
+  }
   /** Creates the payment for a challenge. Must not be called for a challenge policy denied. */
   pay(context: PayContext<Request>): Promise<Payment<Payload>>
 }

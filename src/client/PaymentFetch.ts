@@ -109,7 +109,7 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
           unusable++
           continue
         }
-        const { amount, currency, recipient, decimals } = driver.amountOf(decoded.value)
+        const { amount, currency, recipient, decimals, symbol } = driver.amountOf(decoded.value)
         offers.push({
           challenge,
           driver,
@@ -123,9 +123,10 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
             amount,
             currency,
             ...(decimals !== undefined && { decimals }),
+            ...(symbol !== undefined && { symbol }),
             ...(recipient !== undefined && { recipient }),
             ...(challenge.description !== undefined && { description: challenge.description }),
-            display: Policy.display(amount, currency, decimals),
+            display: Policy.display(amount, currency, decimals, symbol),
           },
         })
       }
@@ -147,7 +148,7 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
       const key = `${budget.currency}:${budget.period}:${window.id}`
       if (!(await spendLedger.reserve(key, offer.amount, budget.limit, window.endsAt))) {
         await release()
-        return { ok: false, reason: `the ${ADJECTIVE[budget.period]} budget for ${offer.currency} would be exceeded` }
+        return { ok: false, reason: `the ${ADJECTIVE[budget.period]} budget for ${offer.symbol ?? offer.currency} would be exceeded` }
       }
       taken.push([key, offer.amount])
     }
@@ -185,6 +186,12 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
         refusals.push('the approver said no')
         continue
       }
+      // Approval can take a while: a challenge that expired meanwhile is never paid.
+      if (Challenge.isExpired(candidate.challenge, now())) {
+        emit({ type: 'payment-denied', offer, reasons: ['the challenge expired before the payment was approved'] })
+        refusals.push('the challenge expired before the payment was approved')
+        continue
+      }
       const reservation = await reserve(offer)
       if (!reservation.ok) {
         emit({ type: 'payment-denied', offer, reasons: [reservation.reason] })
@@ -219,33 +226,35 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
     headers.set('authorization', authorization)
     emit({ type: 'credential-sent', offer })
 
+    // `answer` is the paid server's own response; `response` is where redirects led.
+    let answer: Response
     let response: Response
     try {
-      response = await sendPaid(prepared, headers)
+      ;({ answer, response } = await sendPaid(prepared, headers))
     } catch (error) {
       emit({ type: 'payment-failed', offer, reason: 'no response after the credential was sent' })
       throw new PaymentOutcomeUnknownError(offer, { cause: error })
     }
-    if (response.status === 402) {
+    if (answer.status === 402) {
       // The protocol settles all or nothing: a 402 after paying means nothing moved.
       await release()
-      const problem = await problemType(response)
+      const problem = await problemType(answer)
       emit({ type: 'payment-failed', offer, reason: problem ?? 'payment rejected', status: 402 })
-      throw new PaymentRejectedError(offer, response, problem)
+      throw new PaymentRejectedError(offer, answer, problem)
     }
-    const refund = response.headers.get('payment-refund')
+    const refund = answer.headers.get('payment-refund')
     if (refund) {
       emit({ type: 'payment-refunded', offer, refund })
       if (refundSucceeded(refund)) await release()
     }
-    const receiptHeader = response.headers.get('payment-receipt')
+    const receiptHeader = answer.headers.get('payment-receipt')
     let receipt: Receipt.Receipt | undefined
     if (receiptHeader) {
       try {
         receipt = Receipt.parse(receiptHeader)
-        emit({ type: 'receipt-received', offer, reference: receipt.reference, status: response.status })
+        emit({ type: 'receipt-received', offer, reference: receipt.reference, status: answer.status })
       } catch {
-        emit({ type: 'payment-failed', offer, reason: 'the receipt could not be parsed', status: response.status })
+        emit({ type: 'payment-failed', offer, reason: 'the receipt could not be parsed', status: answer.status })
       }
     }
     Object.defineProperty(response, 'payment', { value: { offer, challenge, ...(receipt && { receipt }) }, enumerable: false })
@@ -254,31 +263,37 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
 
   /**
    * Sends the paid request, following redirects by hand so the credential goes only
-   * to the origin that asked for it; a redirect elsewhere is followed without it.
+   * to the origin that asked for it: once a redirect leaves that origin, it is dropped
+   * for good. Returns the paid server's answer (which decides the payment's outcome)
+   * and the response the redirects led to.
    */
-  async function sendPaid(prepared: Prepared, headers: Headers): Promise<Response> {
+  async function sendPaid(prepared: Prepared, headers: Headers): Promise<{ answer: Response; response: Response }> {
     const origin = new URL(prepared.url).origin
+    const current = new Headers(headers)
     let url = prepared.url
     let method = prepared.method
     let body = prepared.body
+    let answer: Response | undefined
     for (let hops = 0; ; hops++) {
-      const sameOrigin = new URL(url).origin === origin
-      const hopHeaders = new Headers(headers)
-      if (!sameOrigin) hopHeaders.delete('authorization')
+      if (new URL(url).origin !== origin) current.delete('authorization')
       const response = await baseFetch(url, {
         method,
-        headers: hopHeaders,
+        headers: current,
         ...(body && { body: body as Uint8Array<ArrayBuffer> }),
         signal: prepared.signal,
         redirect: 'manual',
       })
+      answer ??= response
       const location = response.headers.get('location')
-      if (prepared.redirect !== 'follow' || !isRedirect(response.status) || !location || hops >= maxRedirects) return response
+      if (prepared.redirect !== 'follow' || !isRedirect(response.status) || !location || hops >= maxRedirects)
+        return { answer, response }
+      await response.body?.cancel()
       url = new URL(location, url).toString()
       if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
         method = 'GET'
         body = undefined
-        hopHeaders.delete('content-type')
+        current.delete('content-type')
+        current.delete('content-length')
       }
     }
   }

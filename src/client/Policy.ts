@@ -15,6 +15,7 @@ export type Offer = {
   readonly amount: bigint
   readonly currency: string
   readonly decimals?: number
+  readonly symbol?: string
   readonly recipient?: string
   readonly description?: string
   /** The amount for people: "0.25 usd" (base units when the method gives no decimals). */
@@ -89,8 +90,8 @@ export function window(period: Period, now: number): { id: string; endsAt: numbe
   }
 }
 
-export function display(amount: bigint, currency: string, decimals?: number): string {
-  return `${decimals === undefined ? amount.toString() : Amount.format(amount, decimals)} ${currency}`
+export function display(amount: bigint, currency: string, decimals?: number, symbol?: string): string {
+  return `${decimals === undefined ? amount.toString() : Amount.format(amount, decimals)} ${symbol ?? currency}`
 }
 
 function matches(matcher: Matcher, value: string): boolean {

@@ -24,6 +24,10 @@ export interface RecordedRequest {
   params: Params
   status: number
   replayed: boolean
+  /** The response headers the double sent (lower-cased names), e.g. `request-id`. */
+  responseHeaders: Record<string, string>
+  /** True when the double processed the request, then closed the connection without answering. */
+  dropped: boolean
 }
 
 /** What the next confirming PaymentIntent create does. */
@@ -122,6 +126,7 @@ export async function startStripeDouble(opts: StripeDoubleOptions = {}) {
   const refunds = new Map<string, Json>()
   const idempotency = new Map<string, { fingerprint: string; status: number; body: Json }>()
   let nextOutcome: PaymentIntentOutcome | undefined
+  let dropNext: string | undefined
 
   const sptJson = (t: SharedPaymentToken) => ({
     id: t.id, object: 'shared_payment.granted_token', created: now(), livemode: false,
@@ -284,7 +289,7 @@ export async function startStripeDouble(opts: StripeDoubleOptions = {}) {
         Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : (v ?? '')]),
       )
       const params = parseForm(method === 'GET' ? url.search.slice(1) : Buffer.concat(chunks).toString())
-      const record: RecordedRequest = { method, path: url.pathname, headers, params, status: 0, replayed: false }
+      const record: RecordedRequest = { method, path: url.pathname, headers, params, status: 0, replayed: false, responseHeaders: {}, dropped: false }
       requests.push(record)
       const out: Record<string, string> = {
         'content-type': 'application/json',
@@ -322,6 +327,14 @@ export async function startStripeDouble(opts: StripeDoubleOptions = {}) {
         result = asError(e instanceof StripeFault ? e : new StripeFault(500, { type: 'api_error', message: String(e) }))
       }
       record.status = result.status
+      if (dropNext === url.pathname && method === 'POST' && !record.replayed) {
+        // Committed (and saved under its Idempotency-Key), but the answer is lost on the way back.
+        dropNext = undefined
+        record.dropped = true
+        req.socket.destroy()
+        return
+      }
+      record.responseHeaders = { ...out }
       res.writeHead(result.status, out).end(JSON.stringify(result.body))
     })
   })
@@ -341,6 +354,12 @@ export async function startStripeDouble(opts: StripeDoubleOptions = {}) {
     },
     /** Applies to the next confirming POST /v1/payment_intents, then resets. */
     setNextPaymentIntentOutcome(outcome: PaymentIntentOutcome) { nextOutcome = outcome },
+    /**
+     * The next POST to `path` is processed and saved under its Idempotency-Key, then the
+     * connection is closed without an answer (a response lost in the network). stripe-node
+     * retries ECONNRESET once even with `maxNetworkRetries: 0`, with the same key.
+     */
+    dropNextResponse(path = '/v1/payment_intents') { dropNext = path },
     /** Applies to every confirming PaymentIntent that uses this SPT. */
     setSptOutcome(sptId: string, outcome: PaymentIntentOutcome) {
       const t = spts.get(sptId)

@@ -62,6 +62,7 @@ export function chargeServer(options: ChargeServerOptions): Method.Server<Charge
       if (!/^[a-z]{3}$/.test(currency)) throw new MppError('configuration-invalid', 'Stripe currencies are three-letter ISO 4217 codes')
       const decimals = decimalsOf(currency)
       const amount = Amount.fromRoute(route, decimals)
+      if (amount <= 0n) throw new MppError('configuration-invalid', 'Stripe cannot charge a zero amount; give the route a price')
       const minimum = minimumOf(currency)
       if (minimum !== undefined && amount < minimum)
         throw new MppError(
@@ -102,7 +103,10 @@ export function chargeServer(options: ChargeServerOptions): Method.Server<Charge
         shared_payment_granted_token: verified.spt,
         confirm: true,
         automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-        metadata: { ...request.methodDetails.metadata, challenge_id: challenge.id },
+        // `mpp_attempt` is new for every settlement: the SDK's own retry resends these
+        // exact parameters (Stripe replays, and it is this payment), while any other
+        // request reusing the key differs here and gets Stripe's idempotency_error.
+        metadata: { ...request.methodDetails.metadata, challenge_id: challenge.id, mpp_attempt: crypto.randomUUID() },
         ...connectParams(connect, amount),
       } as Stripe.PaymentIntentCreateParams
       const requestOptions: Stripe.RequestOptions = {
@@ -116,10 +120,8 @@ export function chargeServer(options: ChargeServerOptions): Method.Server<Charge
       } catch (error) {
         throw stripeFailure(error)
       }
-      // A replayed idempotent answer means this payment was settled for an earlier
-      // request: delivering again would deliver twice for one payment.
-      if (intent.lastResponse?.headers?.['idempotent-replayed'] === 'true')
-        throw new Method.VerificationError('this payment was already processed')
+      // An `Idempotent-Replayed` answer here is this very settlement (same attempt id),
+      // retried by the SDK after a dropped connection: delivering it delivers once.
       if (intent.status === 'requires_action')
         throw new Method.VerificationError('the payment requires customer action (such as 3-D Secure), which this flow cannot complete')
       if (intent.status !== 'succeeded') throw new Method.VerificationError(`the PaymentIntent is ${intent.status}, not succeeded`)
@@ -177,6 +179,8 @@ function connectParams(connect: Connect, amount: bigint): Record<string, unknown
 /** A payer-safe reason for a Stripe error: its codes, never its message or request details. */
 function stripeFailure(error: unknown): Method.VerificationError {
   const e = error as { rawType?: string; code?: string; decline_code?: string; type?: string }
+  if (e?.rawType === 'idempotency_error' || e?.type === 'StripeIdempotencyError')
+    return new Method.VerificationError('this payment was already processed for another request', { cause: error })
   if (e?.rawType === 'card_error' || e?.type === 'StripeCardError')
     return new Method.VerificationError(`the card was declined (${e.decline_code ?? e.code ?? 'card_declined'})`, { cause: error })
   if (e?.rawType === 'invalid_request_error')

@@ -17,6 +17,7 @@ import { MppError } from '../../errors.js'
 import * as Method from '../../Method.js'
 import * as Effects from './effects.js'
 import * as Memo from './memo.js'
+import { TOKENS } from './chain.js'
 import * as Proof from './proof.js'
 import { ChargePayload, ChargeRequest, DECIMALS, DEFAULT_CHAIN_ID, INTENT, METHOD, type Mode } from './schema.js'
 
@@ -46,7 +47,10 @@ export function chargeClient(options: ChargeClientOptions): Method.Client<Charge
     intent: INTENT,
     request: ChargeRequest,
     payload: ChargePayload,
-    amountOf: (request) => ({ amount: BigInt(request.amount), currency: request.currency, recipient: request.recipient, decimals: DECIMALS }),
+    amountOf: (request) => {
+      const symbol = symbolOf(request.currency)
+      return { amount: BigInt(request.amount), currency: request.currency, recipient: request.recipient, decimals: DECIMALS, ...(symbol && { symbol }) }
+    },
 
     async pay({ challenge, request }) {
       const chainId = request.methodDetails?.chainId ?? DEFAULT_CHAIN_ID
@@ -114,6 +118,10 @@ export function chargeClient(options: ChargeClientOptions): Method.Client<Charge
       return { payload: { type: 'transaction', signature }, source }
     },
   })
+}
+
+function symbolOf(currency: string): string | undefined {
+  return Object.entries(TOKENS).find(([, address]) => isAddressEqual(address, currency as Address))?.[0]
 }
 
 function refuse(reason: string): MppError {
