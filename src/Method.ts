@@ -124,6 +124,11 @@ export type Client<Request extends JsonObject = JsonObject, Payload extends Json
     /** A name for people ("pathUSD") when `currency` is an address. */
     readonly symbol?: string
   }
+  /**
+   * Whether this client can pay a request at all (its chain, its currency). Offers it
+   * cannot pay are skipped during selection, so another challenge or driver is used.
+   */
+  canPay?(request: Request): boolean
   /** Creates the payment for a challenge. Must not be called for a challenge policy denied. */
   pay(context: PayContext<Request>): Promise<Payment<Payload>>
 }

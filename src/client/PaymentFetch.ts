@@ -105,7 +105,7 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
       for (const challenge of challenges) {
         if (challenge.method !== driver.name || challenge.intent !== driver.intent) continue
         const decoded = await validate(driver.request, Challenge.decodeRequest(challenge))
-        if (!decoded.ok) {
+        if (!decoded.ok || (driver.canPay && !driver.canPay(decoded.value))) {
           unusable++
           continue
         }

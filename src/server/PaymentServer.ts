@@ -87,11 +87,14 @@ const DEFAULTS = {
 export function createPaymentServer(config: PaymentServerConfig): PaymentServer {
   if (!config.realm) throw new MppError('configuration-invalid', 'realm is required')
   if (config.methods.length === 0) throw new MppError('configuration-invalid', 'at least one payment method is required')
-  const drivers = new Map<string, Method.Server<any, any, any>>()
+  // Several drivers may share a method/intent (one method in two currencies, say);
+  // a credential goes to the one whose route request its challenge echoes.
+  const drivers = new Map<string, Method.Server<any, any, any>[]>()
   for (const driver of config.methods) {
     const key = Method.key(driver)
-    if (drivers.has(key)) throw new MppError('configuration-invalid', `payment method ${key} is configured twice`)
-    drivers.set(key, driver)
+    const same = drivers.get(key) ?? []
+    if (same.includes(driver)) throw new MppError('configuration-invalid', `the same ${key} driver is configured twice`)
+    drivers.set(key, [...same, driver])
   }
   const secrets = typeof config.secrets === 'string' || config.secrets instanceof Uint8Array ? [config.secrets] : config.secrets
   const ring = ChallengeId.keyRing(secrets)
@@ -115,7 +118,7 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
   const challengeTtl = config.challengeTtl ?? DEFAULTS.challengeTtl
 
   function charge(route: Method.RouteOptions & { only?: readonly string[] }): Gate {
-    const offered = route.only ? route.only.map((name) => findByName(drivers, name)).flat() : [...drivers.values()]
+    const offered = route.only ? route.only.map((name) => findByName(config.methods, name)).flat() : [...config.methods]
     if (offered.length === 0) throw new MppError('configuration-invalid', 'the route offers no configured payment method')
     // Each driver's request for this route, built once and now: the route's price is
     // fixed, and a bad price (too many decimals, under a minimum) fails at declaration.
@@ -179,8 +182,8 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
   }
 }
 
-function findByName(drivers: Map<string, Method.Server<any, any, any>>, name: string) {
-  const found = [...drivers.values()].filter((driver) => driver.name === name || Method.key(driver) === name)
+function findByName(drivers: readonly Method.Server<any, any, any>[], name: string) {
+  const found = drivers.filter((driver) => driver.name === name || Method.key(driver) === name)
   if (found.length === 0) throw new MppError('configuration-invalid', `route names payment method "${name}", which is not configured`)
   return found
 }

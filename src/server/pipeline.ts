@@ -25,7 +25,7 @@ type AnyDriver = Method.Server<any, any, any>
 export type PipelineConfig = {
   realm: string
   ring: ChallengeId.KeyRing
-  drivers: Map<string, AnyDriver>
+  drivers: Map<string, AnyDriver[]>
   store: Store
   now: () => number
   bindBody: boolean
@@ -115,11 +115,12 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
     return reject('malformed-credential', 'credential is not base64url JSON with a challenge and a payload')
   }
   const echo = credential.challenge
-  const driver = config.drivers.get(`${echo.method}/${echo.intent}`)
-  if (!driver) return methodUnsupported(await route.issue(request, digest), 'the credential names a payment method this server does not accept')
+  const configured = config.drivers.get(`${echo.method}/${echo.intent}`)
+  if (!configured) return methodUnsupported(await route.issue(request, digest), 'the credential names a payment method this server does not accept')
 
   // 3. Issued by us, for this route, as it charges now.
-  if (!route.offered.includes(driver) || echo.realm !== config.realm)
+  const candidates = route.offered.filter((driver) => configured.includes(driver))
+  if (candidates.length === 0 || echo.realm !== config.realm)
     return reject('invalid-challenge', 'challenge was issued for another route', echo.id)
   if (!(await config.ring.verify(echo))) return reject('invalid-challenge', 'challenge was not issued by this server or was altered', echo.id)
   let echoedRequest: JsonObject
@@ -128,9 +129,14 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
   } catch {
     return reject('invalid-challenge', 'challenge request is not a JSON object', echo.id)
   }
-  const expected = await route.expectedRequest(driver)
-  if (!matchesRoute(driver, echoedRequest, expected) || !isNonceOnly(echo))
-    return reject('invalid-challenge', 'challenge does not match what this route charges', echo.id)
+  // The one driver this credential is for: the one whose request for this route it echoes.
+  let driver: AnyDriver | undefined
+  for (const candidate of candidates)
+    if (matchesRoute(candidate, echoedRequest, await route.expectedRequest(candidate))) {
+      driver = candidate
+      break
+    }
+  if (!driver || !isNonceOnly(echo)) return reject('invalid-challenge', 'challenge does not match what this route charges', echo.id)
 
   // A retry with the Idempotency-Key of a request already answered gets that answer,
   // for as long as it is stored, even after the challenge expired.

@@ -123,6 +123,7 @@ export function createLedger(options: { currency?: string; decimals?: number } =
       return Method.client({
         ...definition,
         amountOf: (request) => ({ amount: BigInt(request.amount), currency: request.currency, recipient: request.recipient, decimals }),
+        canPay: (request) => request.currency === currency,
         async pay({ challenge }) {
           return { payload: { account: account.id, signature: await sign(account.key, challenge.id) }, source: `ledger:${account.id}` }
         },

@@ -1,3 +1,5 @@
+import { Challenge } from '../../src/index.js'
+import { createPaymentFetch } from '../../src/client/index.js'
 /**
  * Configuration mistakes fail when the server or the route is created, with an
  * MppError and a stable code, never on the first paying request.
@@ -46,13 +48,27 @@ describe('18. configuration errors', () => {
     expectMppError(() => createPaymentServer(config({ methods: [] })), 'configuration-invalid')
   })
 
-  it('refuses the same method/intent configured twice', () => {
-    const a = createLedger({ currency: 'usd' })
-    const b = createLedger({ currency: 'eur' })
-    expectMppError(
-      () => createPaymentServer(config({ methods: [a.server({ recipient: 'shop' }), b.server({ recipient: 'shop' })] })),
-      'configuration-invalid',
-    )
+  it('refuses the same driver configured twice', () => {
+    const driver = createLedger({ currency: 'usd' }).server({ recipient: 'shop' })
+    expectMppError(() => createPaymentServer(config({ methods: [driver, driver] })), 'configuration-invalid')
+  })
+
+  it('offers one method in two currencies and settles each credential with the driver its challenge came from', async () => {
+    const usd = createLedger({ currency: 'usd' })
+    const eur = createLedger({ currency: 'eur' })
+    const payer = eur.open('payer', 1_000n)
+    const server = createPaymentServer(config({ methods: [usd.server({ recipient: 'shop' }), eur.server({ recipient: 'shop' })] }))
+    const handler = server.route({ price: '1.00' }, () => new Response('paid'))
+    const unpaid = await handler(new Request('https://api.example/x'))
+    const currencies = Challenge.parseList(unpaid.headers.get('www-authenticate')!).map((c) => Challenge.decodeRequest(c).currency)
+    expect(currencies).toEqual(['usd', 'eur'])
+
+    const pay = createPaymentFetch({ methods: [eur.client(payer)], fetch: async (input, init) => handler(new Request(input, init)) })
+    const response = await pay('https://api.example/x')
+    expect(response.status).toBe(200)
+    expect(eur.balance('payer')).toBe(900n)
+    expect(eur.balance('shop')).toBe(100n)
+    expect(usd.transfers).toHaveLength(0)
   })
 
   it('refuses a server without a realm', () => {

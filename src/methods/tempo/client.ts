@@ -52,6 +52,11 @@ export function chargeClient(options: ChargeClientOptions): Method.Client<Charge
       return { amount: BigInt(request.amount), currency: request.currency, recipient: request.recipient, decimals: DECIMALS, ...(symbol && { symbol }) }
     },
 
+    // Offers on another chain or in a token outside `expect` are skipped, not paid.
+    canPay: (request) =>
+      (request.methodDetails?.chainId ?? DEFAULT_CHAIN_ID) === client.chain.id &&
+      (!options.expect?.currencies || options.expect.currencies.some((c) => isAddressEqual(c, request.currency as Address))),
+
     async pay({ challenge, request }) {
       const chainId = request.methodDetails?.chainId ?? DEFAULT_CHAIN_ID
       if (chainId !== client.chain.id) throw refuse(`the challenge is for chain ${chainId}; this client pays on chain ${client.chain.id}`)
