@@ -9,7 +9,7 @@
 import { MppError } from './errors.js'
 import { parseChallengesSettled, type RawChallenge } from './internal/authParams.js'
 import { fromByteString, toByteString } from './internal/headerText.js'
-import { decodeObject, encodeCanonical, type JsonObject } from './internal/json.js'
+import { decodeObject, encodeCanonical, isObject, type JsonObject } from './internal/json.js'
 import * as Rfc3339 from './internal/rfc3339.js'
 import { parseByteSequenceDictionary } from './internal/structuredFields.js'
 
@@ -144,7 +144,12 @@ export function from(fields: Fields): Challenge {
   if (fields.expires instanceof Date && Number.isNaN(fields.expires.getTime()))
     throw new MppError('expires-invalid', 'expires is an invalid Date')
   const expires = fields.expires instanceof Date ? Rfc3339.format(fields.expires.getTime()) : fields.expires
-  return validate({
+  if (!isObject(fields.request)) throw new MppError('request-invalid', 'request must be a JSON object')
+  if (fields.opaque !== undefined && (!isObject(fields.opaque) || Object.values(fields.opaque).some((value) => typeof value !== 'string')))
+    throw new MppError('opaque-invalid', 'opaque must be a flat string-to-string map')
+  // request and opaque come straight from our own JCS encoder: no need to decode them again.
+  return validate(
+    {
     id: fields.id,
     realm: fields.realm,
     method: fields.method,
@@ -155,7 +160,9 @@ export function from(fields: Fields): Challenge {
     ...(fields.opaque !== undefined && { opaque: encodeCanonical(fields.opaque) }),
     ...(fields.description !== undefined && { description: fields.description }),
     ...(fields.extensions !== undefined && { extensions: fields.extensions }),
-  })
+    },
+    { encodedHere: true },
+  )
 }
 
 /** The decoded `request` object. */
@@ -199,7 +206,7 @@ export function isExpired(challenge: Pick<Challenge, 'expires'>, now: number = D
  * Checks the invariants `parse` enforces on a challenge object from elsewhere
  * (JSON, a credential echo, user code) and returns it.
  */
-export function validate<T extends Challenge>(challenge: T): T {
+export function validate<T extends Challenge>(challenge: T, options: { encodedHere?: boolean } = {}): T {
   for (const name of REQUIRED) {
     const value = challenge[name]
     if (typeof value !== 'string' || value.length === 0)
@@ -207,7 +214,7 @@ export function validate<T extends Challenge>(challenge: T): T {
   }
   if (!METHOD.test(challenge.method)) throw new MppError('method-invalid', 'method must be lowercase ASCII letters')
   if (!INTENT.test(challenge.intent)) throw new MppError('intent-invalid', 'intent must be letters, digits and "-"')
-  decodeRequest(challenge)
+  if (!options.encodedHere) decodeRequest(challenge)
   if (challenge.expires !== undefined) {
     if (typeof challenge.expires !== 'string') throw new MppError('expires-invalid', 'expires must be a string')
     expiresAt(challenge)
@@ -219,7 +226,7 @@ export function validate<T extends Challenge>(challenge: T): T {
     throw new MppError('parameter-invalid', 'description must be a string')
   for (const value of Object.values(challenge.extensions ?? {}))
     if (typeof value !== 'string') throw new MppError('parameter-invalid', 'extension parameter values must be strings')
-  decodeOpaque(challenge)
+  if (!options.encodedHere) decodeOpaque(challenge)
   return challenge
 }
 

@@ -11,6 +11,8 @@
  * const challenge = await ring.issue({ realm, method: 'tempo', intent: 'charge', request, expires })
  * await ring.verify(credential.challenge) // true when one of our secrets issued it
  */
+import { hmac } from '@noble/hashes/hmac'
+import { sha256 } from '@noble/hashes/sha2'
 import * as Challenge from './Challenge.js'
 import { MppError } from './errors.js'
 import * as Base64url from './internal/base64url.js'
@@ -50,8 +52,7 @@ export function input(binding: Binding): string {
  * published vectors can be checked; a {@link KeyRing} insists on 32 bytes or more.
  */
 export async function compute(secret: Secret, binding: Binding): Promise<string> {
-  const key = await importKey(secretBytes(secret))
-  return sign(key, binding)
+  return Base64url.encode(hmac(sha256, secretBytes(secret), Utf8.toBytes(input(binding))))
 }
 
 export type KeyRing = {
@@ -75,43 +76,43 @@ export function keyRing(secrets: readonly [Secret, ...Secret[]] | readonly Secre
       throw new MppError('secret-invalid', `challenge secrets must be at least ${MIN_SECRET_BYTES} bytes`)
     return value
   })
-  const keys = Promise.all(bytes.map(importKey))
-  // Surface an import failure at the first use, not as an unhandled rejection.
-  keys.catch(() => {})
+  // HMAC state keyed once per secret; each MAC clones it. Synchronous (audited
+  // @noble/hashes), so a verification never waits on a crypto thread pool.
+  const keys = bytes.map((key) => hmac.create(sha256, key))
+  const mac = (index: number, data: Uint8Array) => keys[index]!.clone().update(data).digest()
 
   const ring: KeyRing = {
     async sign(binding) {
-      return sign((await keys)[0]!, binding)
+      return Base64url.encode(mac(0, Utf8.toBytes(input(binding))))
     },
     async issue(fields) {
       const unsigned = Challenge.from({ ...fields, id: 'unsigned' })
       return { ...unsigned, id: await ring.sign(unsigned) }
     },
     async verify(challenge) {
-      let mac: Uint8Array<ArrayBuffer>
+      let presented: Uint8Array
       try {
-        mac = Base64url.decode(challenge.id)
+        presented = Base64url.decode(challenge.id)
       } catch {
         return false
       }
-      if (mac.length !== 32) return false
+      if (presented.length !== 32) return false
       const data = Utf8.toBytes(input(challenge))
-      // subtle.verify compares in constant time; every key is tried so timing does
-      // not reveal which secret matched.
-      const results = await Promise.all((await keys).map((key) => crypto.subtle.verify('HMAC', key, mac as Uint8Array<ArrayBuffer>, data)))
-      return results.includes(true)
+      // Every key is tried and compared in constant time, so timing reveals neither
+      // how much of the id matched nor which secret did.
+      let matched = false
+      for (let i = 0; i < keys.length; i++) matched = equalConstantTime(mac(i, data), presented) || matched
+      return matched
     },
   }
   return ring
 }
 
-async function sign(key: CryptoKey, binding: Binding): Promise<string> {
-  const mac = await crypto.subtle.sign('HMAC', key, Utf8.toBytes(input(binding)))
-  return Base64url.encode(new Uint8Array(mac))
-}
-
-function importKey(secret: Uint8Array): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', secret as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+function equalConstantTime(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!
+  return diff === 0
 }
 
 function secretBytes(secret: Secret): Uint8Array {

@@ -41,6 +41,8 @@ export type ChargeClientOptions = {
 export function chargeClient(options: ChargeClientOptions): Method.Client<ChargeRequest, ChargePayload> {
   const { account, client } = options
   const gasFor = options.gas ?? ((calls: number) => 80_000n + 40_000n * BigInt(calls))
+  const expected = (payee: Address) => !options.expect?.recipients || options.expect.recipients.some((r) => isAddressEqual(r, payee))
+  const payees = (request: ChargeRequest) => [request.recipient, ...(request.methodDetails?.splits ?? []).map((s) => s.recipient)] as Address[]
 
   return Method.client({
     name: METHOD,
@@ -55,7 +57,8 @@ export function chargeClient(options: ChargeClientOptions): Method.Client<Charge
     // Offers on another chain or in a token outside `expect` are skipped, not paid.
     canPay: (request) =>
       (request.methodDetails?.chainId ?? DEFAULT_CHAIN_ID) === client.chain.id &&
-      (!options.expect?.currencies || options.expect.currencies.some((c) => isAddressEqual(c, request.currency as Address))),
+      (!options.expect?.currencies || options.expect.currencies.some((c) => isAddressEqual(c, request.currency as Address))) &&
+      payees(request).every(expected),
 
     async pay({ challenge, request }) {
       const chainId = request.methodDetails?.chainId ?? DEFAULT_CHAIN_ID
@@ -63,8 +66,8 @@ export function chargeClient(options: ChargeClientOptions): Method.Client<Charge
       const currency = request.currency as Address
       if (options.expect?.currencies && !options.expect.currencies.some((c) => isAddressEqual(c, currency)))
         throw refuse('the challenge asks for a token this client was not told to pay in')
-      if (options.expect?.recipients && !options.expect.recipients.some((r) => isAddressEqual(r, request.recipient as Address)))
-        throw refuse('the challenge pays a recipient this client was not told to pay')
+      // Every payee counts, splits included (draft-tempo-charge-00, Amount Verification).
+      if (!payees(request).every(expected)) throw refuse('the challenge pays a recipient this client was not told to pay')
       const source = Proof.did(chainId, account.address)
 
       if (request.amount === '0') {

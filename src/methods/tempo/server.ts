@@ -153,19 +153,20 @@ export function chargeServer(options: ChargeServerOptions): Method.Server<Charge
     },
 
     async settle({ verified, request, challenge, proofs }) {
-      if (verified.mode === 'proof') return { reference: challenge.id }
-      if (verified.mode === 'push') return { reference: verified.hash }
+      const receipt = request.externalId !== undefined ? { receipt: { externalId: request.externalId } } : {}
+      if (verified.mode === 'proof') return { reference: challenge.id, ...receipt }
+      if (verified.mode === 'push') return { reference: verified.hash, ...receipt }
       let final = verified.transaction
       if (request.methodDetails?.feePayer) {
         final = await coSign(verified.transaction, options.feePayer!.account, feeToken)
         if (!(await proofs.claim(keccak256(final)))) throw new Method.VerificationError('this transaction was already presented')
       }
-      const receipt = await broadcast(options.client, final, options.broadcastTimeout ?? 20_000)
-      if (!receipt) throw new Method.VerificationError('the transaction was not confirmed in time')
-      if (receipt.status !== 'success') throw new Method.VerificationError('the transaction reverted')
-      if (!Effects.satisfied(Effects.expected(request), Effects.fromLogs(receipt.logs, request.currency as Address), false))
+      const mined = await broadcast(options.client, final, options.broadcastTimeout ?? 20_000)
+      if (!mined) throw new Method.VerificationError('the transaction was not confirmed in time')
+      if (mined.status !== 'success') throw new Method.VerificationError('the transaction reverted')
+      if (!Effects.satisfied(Effects.expected(request), Effects.fromLogs(mined.logs, request.currency as Address), false))
         throw new Method.VerificationError('the mined transaction did not move the expected amounts')
-      return { reference: receipt.transactionHash }
+      return { reference: mined.transactionHash, ...receipt }
     },
   })
 }
