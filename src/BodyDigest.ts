@@ -8,6 +8,7 @@
  * await BodyDigest.verify(digest, body) // true
  */
 import { MppError } from './errors.js'
+import { equalBytes } from './internal/constantTime.js'
 import { parseByteSequenceDictionary, serializeByteSequence } from './internal/structuredFields.js'
 import * as Utf8 from './internal/utf8.js'
 
@@ -82,13 +83,6 @@ export async function readBody(body: Body, maxBytes: number): Promise<Uint8Array
 async function hash(algorithm: Algorithm, bytes: Uint8Array): Promise<Uint8Array> {
   // Web Crypto's types want ArrayBuffer-backed views; our bytes never sit on a SharedArrayBuffer.
   return new Uint8Array(await crypto.subtle.digest(SUBTLE_NAME[algorithm], bytes as Uint8Array<ArrayBuffer>))
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  let diff = 0
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!
-  return diff === 0
 }
 
 function tooLarge(maxBytes: number): MppError {

@@ -16,6 +16,7 @@ import { sha256 } from '@noble/hashes/sha2'
 import * as Challenge from './Challenge.js'
 import { MppError } from './errors.js'
 import * as Base64url from './internal/base64url.js'
+import { equalBytes } from './internal/constantTime.js'
 import * as Utf8 from './internal/utf8.js'
 
 /** The challenge fields the id binds; `description` is deliberately not bound. */
@@ -101,18 +102,11 @@ export function keyRing(secrets: readonly [Secret, ...Secret[]] | readonly Secre
       // Every key is tried and compared in constant time, so timing reveals neither
       // how much of the id matched nor which secret did.
       let matched = false
-      for (let i = 0; i < keys.length; i++) matched = equalConstantTime(mac(i, data), presented) || matched
+      for (let i = 0; i < keys.length; i++) matched = equalBytes(mac(i, data), presented) || matched
       return matched
     },
   }
   return ring
-}
-
-function equalConstantTime(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  let diff = 0
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!
-  return diff === 0
 }
 
 function secretBytes(secret: Secret): Uint8Array {

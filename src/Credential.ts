@@ -5,22 +5,13 @@
  * const credential = Credential.parse(request.headers.get('authorization')!)
  * credential.challenge.id // the echoed challenge id
  */
+import type { Challenge } from './Challenge.js'
 import { MppError } from './errors.js'
 import { parseChallenges, type RawChallenge } from './internal/authParams.js'
 import { decodeObject, encodeObject, isObject, type JsonObject } from './internal/json.js'
 
-/** The challenge as the client echoes it: the wire strings, unchanged. */
-export type ChallengeEcho = {
-  readonly id: string
-  readonly realm: string
-  readonly method: string
-  readonly intent: string
-  readonly request: string
-  readonly expires?: string
-  readonly digest?: string
-  readonly opaque?: string
-  readonly description?: string
-}
+/** The challenge as the client echoes it: the wire strings, unchanged (unknown parameters are not echoed). */
+export type ChallengeEcho = Omit<Challenge, 'extensions'>
 
 export type Credential<Payload extends JsonObject = JsonObject> = {
   readonly challenge: ChallengeEcho
