@@ -236,8 +236,8 @@ type Vector = {
   reproduced: boolean
 }
 
-describe('shared HMAC vectors (/work/notes/hmac-vectors.json)', () => {
-  const vectors = JSON.parse(readFileSync('/work/notes/hmac-vectors.json', 'utf8')) as Vector[]
+describe('shared HMAC vectors (test/interop/fixtures/hmac-vectors.json)', () => {
+  const vectors = JSON.parse(readFileSync(new URL('./fixtures/hmac-vectors.json', import.meta.url), 'utf8')) as Vector[]
   const reproduced = vectors.filter((v) => v.reproduced)
 
   it('has the reproduced vectors', () => {

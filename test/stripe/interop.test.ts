@@ -3,7 +3,7 @@
  * servers settling through the real stripe SDK against the Stripe double:
  *   (a) an mppx client pays an mppkit route;
  *   (b) the mppkit client pays an mppx route.
- * Research notes: /work/notes/stripe.md §3; the hand-run version: scratch/stripe/mppx-e2e.ts.
+ * Research notes: docs/research/stripe.md §3; the hand-run version: scratch/stripe/mppx-e2e.ts.
  *
  * Where the two differ on the wire (both within draft-stripe-charge-00's latitude or not):
  *  - idempotency key: mppkit sends `${challengeId}_${spt}` (the draft); mppx `mpp_${challengeId}_${spt}`;

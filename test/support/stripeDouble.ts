@@ -6,7 +6,7 @@
  * stripe SDK from `double.stripe()`, then assert on `double.requests`.
  *
  * Error codes for SPT misuse (unknown, used, expired, over limit) are not documented
- * by Stripe; the double picks plausible ones (see `usableSpt`). Notes: /work/notes/stripe.md.
+ * by Stripe; the double picks plausible ones (see `usableSpt`). Notes: docs/research/stripe.md.
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'

@@ -1,6 +1,6 @@
 /**
  * Interop with mppx 0.11.0 (the reference SDK) on one real `anvil --network tempo`
- * (notes /work/notes/tempo.md §7): an mppx client pays an mppkit tempo server (pull with
+ * (notes docs/research/tempo.md §7): an mppx client pays an mppkit tempo server (pull with
  * its expiring-nonce transferWithMemo and no fee token, push, proof, sponsored 0x78),
  * and the mppkit client pays an mppx tempo server (which requires its attribution memo
  * on the transfer). Every payment comes from a fresh funded payer (mppx always uses an

@@ -2,7 +2,7 @@
  * tempo/charge building blocks that need no chain (mpp-digest §4.1, §8 items 87, 91, 95;
  * draft-tempo-charge-00 §4–§5): the attribution memo, the effects comparison used by
  * pull and push, call decoding, the zero-amount proof typed data (the test vector of
- * /work/notes/tempo.md §6), did:pkh parsing, and the request/payload schemas.
+ * docs/research/tempo.md §6), did:pkh parsing, and the request/payload schemas.
  * This file starts no node.
  */
 import {
