@@ -15,10 +15,10 @@
  */
 import type { MiddlewareHandler } from 'hono'
 import { MppError } from '../errors.js'
-import type { Gate, Paid } from '../server/index.js'
+import type { Gate, Paid, PaymentInfo } from '../server/index.js'
 
 /** What a handler learns about the payment of its request. */
-export type PaymentInfo = Pick<Paid, 'credential' | 'challenge' | 'paymentRequest' | 'receipt' | 'settlement'>
+export type { PaymentInfo }
 
 /** Context variables the middleware sets: `c.get('payment')`. */
 export type PaymentVariables = { payment: PaymentInfo }

@@ -1,5 +1,5 @@
 export { createPaymentServer, type Gate, type GateResult, type PaymentServer, type PaymentServerConfig } from './PaymentServer.js'
-export type { Paid } from './pipeline.js'
+export type { Paid, PaymentInfo } from './pipeline.js'
 export type { Store } from './Store.js'
 export { memoryStore, type MemoryStoreOptions } from './stores/memory.js'
 export type { ServerEvent } from './events.js'

@@ -69,6 +69,9 @@ export type Paid = {
   fail(error: unknown): Promise<Response>
 }
 
+/** What a handler learns about the payment of its request (what adapters hand on). */
+export type PaymentInfo = Pick<Paid, 'credential' | 'challenge' | 'paymentRequest' | 'receipt' | 'settlement'>
+
 // Margin added to a claim's lifetime beyond the challenge expiry, for clock skew between processes.
 const CLAIM_SLACK_MS = 5 * 60_000
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
