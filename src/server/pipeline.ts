@@ -9,15 +9,15 @@ import type * as ChallengeId from '../ChallengeId.js'
 import * as Credential from '../Credential.js'
 import { isMppError } from '../errors.js'
 import * as Method from '../Method.js'
-import * as Receipt from '../Receipt.js'
 import * as Problem from '../Problem.js'
-import { encodeObject, type JsonObject } from '../internal/json.js'
+import type { JsonObject } from '../internal/json.js'
 import { canonicalize } from '../internal/jcs.js'
 import * as Rfc3339 from '../internal/rfc3339.js'
 import { validate } from '../internal/standardSchema.js'
 import type { ServerEvent } from './events.js'
-import { peek, PROTECTED_METHODS, recall, remember, rememberRejection, storeKey } from './idempotency.js'
-import { methodUnsupported, paymentRequired, privateCacheControl, problem, withHeaders } from './responses.js'
+import { peek, PROTECTED_METHODS, recall, rememberRejection, storeKey } from './idempotency.js'
+import { settledPayment, type Paid } from './paid.js'
+import { methodUnsupported, paymentRequired, problem } from './responses.js'
 import type { Store } from './Store.js'
 
 type AnyDriver = Method.Server<any, any, any>
@@ -48,29 +48,6 @@ export type RouteContext = {
   expectedRequest: (driver: AnyDriver) => Promise<JsonObject>
   issue: (request: Request, digest?: string) => Promise<Challenge.Challenge[]>
 }
-
-/** A verified, settled payment, and how to finish the response for it. */
-export type Paid = {
-  /** The request, with its body still readable by the handler. */
-  readonly request: Request
-  readonly credential: Credential.Credential
-  readonly challenge: Credential.ChallengeEcho
-  /** The decoded, schema-checked `request` of the paid challenge. */
-  readonly paymentRequest: JsonObject
-  readonly receipt: Receipt.Receipt
-  readonly settlement: Method.Settlement
-  /**
-   * Finishes the handler's response: a 2xx gets `Payment-Receipt` and `Cache-Control:
-   * private`; a failed delivery (by default 5xx) is refunded when the method can, and
-   * says so in `Payment-Refund`. Call it exactly once.
-   */
-  respond(response: Response): Promise<Response>
-  /** The handler threw after the payment settled: refund and answer 500. */
-  fail(error: unknown): Promise<Response>
-}
-
-/** What a handler learns about the payment of its request (what adapters hand on). */
-export type PaymentInfo = Pick<Paid, 'credential' | 'challenge' | 'paymentRequest' | 'receipt' | 'settlement'>
 
 // Margin added to a claim's lifetime beyond the challenge expiry, for clock skew between processes.
 const CLAIM_SLACK_MS = 5 * 60_000
@@ -237,57 +214,16 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
   }
   config.emit({ type: 'payment-settled', ...base, reference: settlement.reference })
 
-  const receipt = Receipt.from({
-    ...settlement.receipt,
-    method: driver.name,
-    reference: settlement.reference,
-    timestamp: new Date(at),
-    challengeId: echo.id,
-  })
-  const refund = async () => {
-    if (!driver.refund) return { status: 'unsupported' as const }
-    try {
-      return await driver.refund({ settlement, request: paymentRequest.value, challenge: echo as Challenge.Challenge })
-    } catch {
-      return { status: 'failed' as const, reason: 'refund request failed' }
-    }
-  }
-  const refundHeader = async () => {
-    const result = await refund()
-    config.emit({ type: 'payment-refunded', ...base, reference: settlement.reference, result: result.status })
-    return encodeObject({ status: result.status, method: driver.name, ...('reference' in result && { reference: result.reference }) })
-  }
-  const finish = (response: Response) =>
-    idempotencyKey === null ? response : remember(config.store, storeKey(echo.id, idempotencyKey), response, config.idempotencyTtl)
-
-  let responded = false
-  return {
-    request: body === undefined ? request : rebuild(request, body),
+  return settledPayment(config, {
+    driver,
+    echo,
     credential,
-    challenge: echo,
+    request: body === undefined ? request : rebuild(request, body),
     paymentRequest: paymentRequest.value,
-    receipt,
     settlement,
-    async respond(response) {
-      if (responded) throw new TypeError('respond() was already called for this payment')
-      responded = true
-      if (response.status >= 200 && response.status < 300)
-        return finish(
-          withHeaders(response, {
-            'payment-receipt': Receipt.serialize(receipt),
-            'cache-control': privateCacheControl(response.headers.get('cache-control')),
-          }),
-        )
-      if (config.refundOn(response.status)) return finish(withHeaders(response, { 'payment-refund': await refundHeader() }))
-      return finish(response)
-    },
-    async fail() {
-      if (responded) throw new TypeError('respond() was already called for this payment')
-      responded = true
-      const response = problem(500, undefined, 'the resource could not be delivered after payment')
-      return finish(withHeaders(response, { 'payment-refund': await refundHeader() }))
-    },
-  }
+    at,
+    idempotencyKey,
+  })
 }
 
 async function answerReplay(
@@ -341,3 +277,5 @@ function rebuild(request: Request, body: Uint8Array): Request {
     signal: request.signal,
   })
 }
+
+export type { Paid, PaymentInfo } from './paid.js'
