@@ -17,8 +17,9 @@ import { MppError } from '../errors.js'
 import * as Method from '../Method.js'
 import * as Receipt from '../Receipt.js'
 import { decodeObject } from '../internal/json.js'
-import { validate } from '../internal/standardSchema.js'
 import { PaymentDeniedError, PaymentOutcomeUnknownError, PaymentRejectedError } from './errors.js'
+import { candidatesIn, type Candidate } from './offers.js'
+import { sendWithCredential } from './redirects.js'
 import type { ClientEvent } from './events.js'
 import * as Policy from './Policy.js'
 import { memorySpendLedger, type SpendLedger } from './SpendLedger.js'
@@ -95,45 +96,10 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
       redirect: prepared.redirect,
     })
 
-  /** The offers of a 402 this client can pay, best first, and how many it cannot. */
-  async function offersOf(response: Response, url: string) {
-    const header = response.headers.get('www-authenticate')
-    const { challenges } = header ? Challenge.parseListSettled(header) : { challenges: [] }
-    const offers: Array<{ offer: Policy.Offer; challenge: Challenge.Challenge; driver: AnyClient; request: any }> = []
-    let unusable = 0
-    for (const driver of config.methods) {
-      for (const challenge of challenges) {
-        if (challenge.method !== driver.name || challenge.intent !== driver.intent) continue
-        const decoded = await validate(driver.request, Challenge.decodeRequest(challenge))
-        if (!decoded.ok || (driver.canPay && !driver.canPay(decoded.value))) {
-          unusable++
-          continue
-        }
-        const { amount, currency, recipient, decimals, symbol } = driver.amountOf(decoded.value)
-        offers.push({
-          challenge,
-          driver,
-          request: decoded.value,
-          offer: {
-            origin: new URL(url).origin,
-            realm: challenge.realm,
-            method: challenge.method,
-            intent: challenge.intent,
-            challengeId: challenge.id,
-            amount,
-            currency,
-            ...(decimals !== undefined && { decimals }),
-            ...(symbol !== undefined && { symbol }),
-            ...(recipient !== undefined && { recipient }),
-            ...(challenge.description !== undefined && { description: challenge.description }),
-            display: Policy.display(amount, currency, decimals, symbol),
-          },
-        })
-      }
-    }
-    unusable += challenges.filter((c) => !config.methods.some((d) => d.name === c.method && d.intent === c.intent)).length
-    emit({ type: 'challenge-received', url, offers: offers.map((o) => o.offer), unusable })
-    return offers
+  async function offersOf(response: Response, url: string): Promise<Candidate[]> {
+    const { candidates, unusable } = await candidatesIn(response, url, config.methods)
+    emit({ type: 'challenge-received', url, offers: candidates.map((c) => c.offer), unusable })
+    return candidates
   }
 
   /** Reserves every budget an offer falls under; all or none. */
@@ -209,7 +175,7 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
 
   async function pay(
     prepared: Prepared,
-    candidate: { offer: Policy.Offer; challenge: Challenge.Challenge; driver: AnyClient; request: any },
+    candidate: Candidate,
     release: () => Promise<void>,
   ): Promise<PaidResponse> {
     const { offer, challenge, driver } = candidate
@@ -261,42 +227,8 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
     return response as PaidResponse
   }
 
-  /**
-   * Sends the paid request, following redirects by hand so the credential goes only
-   * to the origin that asked for it: once a redirect leaves that origin, it is dropped
-   * for good. Returns the paid server's answer (which decides the payment's outcome)
-   * and the response the redirects led to.
-   */
-  async function sendPaid(prepared: Prepared, headers: Headers): Promise<{ answer: Response; response: Response }> {
-    const origin = new URL(prepared.url).origin
-    const current = new Headers(headers)
-    let url = prepared.url
-    let method = prepared.method
-    let body = prepared.body
-    let answer: Response | undefined
-    for (let hops = 0; ; hops++) {
-      if (new URL(url).origin !== origin) current.delete('authorization')
-      const response = await baseFetch(url, {
-        method,
-        headers: current,
-        ...(body && { body: body as Uint8Array<ArrayBuffer> }),
-        signal: prepared.signal,
-        redirect: 'manual',
-      })
-      answer ??= response
-      const location = response.headers.get('location')
-      if (prepared.redirect !== 'follow' || !isRedirect(response.status) || !location || hops >= maxRedirects)
-        return { answer, response }
-      await response.body?.cancel()
-      url = new URL(location, url).toString()
-      if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
-        method = 'GET'
-        body = undefined
-        current.delete('content-type')
-        current.delete('content-length')
-      }
-    }
-  }
+  const sendPaid = (prepared: Prepared, headers: Headers) =>
+    sendWithCredential(baseFetch, { ...prepared, headers }, maxRedirects)
 
   paymentFetch.quote = async (input: RequestInfo | URL, init?: RequestInit): Promise<Quote> => {
     const prepared = await prepare(input, init)
@@ -313,10 +245,6 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
   }
 
   return paymentFetch
-}
-
-function isRedirect(status: number): boolean {
-  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308
 }
 
 async function problemType(response: Response): Promise<string | undefined> {
