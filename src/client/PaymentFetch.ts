@@ -42,6 +42,11 @@ export type PaymentFetchConfig = {
   idempotencyKey?: () => string
   /** Most redirects followed by hand on a paid request (default 10). */
   maxRedirects?: number
+  /**
+   * Pay over plain `http:` to hosts other than loopback. Off by default: a credential is
+   * a bearer secret and the draft requires TLS (loopback is allowed for development).
+   */
+  allowInsecureHttp?: boolean
 }
 
 /** What a paid response carries, besides the response itself. */
@@ -128,6 +133,8 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
 
     // Pay where the 402 came from (after any redirects of the unpaid request).
     if (response.url) prepared.url = response.url
+    if (!config.allowInsecureHttp && !isSecure(prepared.url))
+      throw new MppError('policy-denied', 'refusing to pay over plain HTTP to a non-loopback host (use https, or allowInsecureHttp)')
     let offers = await offersOf(response, prepared.url)
     // An expired challenge is never paid: ask once more for fresh ones.
     if (offers.length > 0 && offers.every((o) => Challenge.isExpired(o.challenge, now()))) {
@@ -245,6 +252,13 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
   }
 
   return paymentFetch
+}
+
+/** https, or http to a loopback host (development). */
+function isSecure(url: string): boolean {
+  const { protocol, hostname } = new URL(url)
+  if (protocol === 'https:') return true
+  return protocol === 'http:' && (hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname))
 }
 
 async function problemType(response: Response): Promise<string | undefined> {

@@ -190,3 +190,28 @@ describe('refunds', () => {
     expect(ledger.balance('alice')).toBe(975n)
   })
 })
+
+describe('transport security', () => {
+  it('refuses to send a credential over plain http to a non-loopback host, and sends nothing', async () => {
+    const ledger = createLedger()
+    const payer = ledger.open('payer', 1_000n)
+    const server = createPaymentServer({ realm: 'api.example', secrets: ['s'.repeat(32)], methods: [ledger.server({ recipient: 'shop' })] })
+    const handler = server.route({ price: '0.10' }, () => new Response('paid'))
+    const seen: Array<string | null> = []
+    const pay = createPaymentFetch({
+      methods: [ledger.client(payer)],
+      fetch: async (input, init) => {
+        const request = new Request(input, init)
+        seen.push(request.headers.get('authorization'))
+        return handler(request)
+      },
+    })
+    await expect(pay('http://api.example/x')).rejects.toMatchObject({ code: 'policy-denied' })
+    expect(seen).toEqual([null])
+    expect(ledger.balance('payer')).toBe(1_000n)
+
+    const allowed = createPaymentFetch({ methods: [ledger.client(payer)], allowInsecureHttp: true, fetch: async (input, init) => handler(new Request(input, init)) })
+    expect((await allowed('http://api.example/x')).status).toBe(200)
+    expect((await pay('https://api.example/x')).status).toBe(200)
+  })
+})
