@@ -85,11 +85,6 @@ export type Server<Request extends JsonObject = JsonObject, Payload extends Json
   Definition<Request, Payload> & {
     /** The request a route charges now. Must be deterministic for the same options. */
     buildRequest(route: RouteOptions): Request | Promise<Request>
-    /**
-     * True when an echoed request is the one this route charges now. Default: equal
-     * as JSON after canonicalization. Override only for fields that vary per issue.
-     */
-    matchesRoute?(echoed: Request, expected: Request): boolean
     /** Checks the proof. Throw {@link VerificationError} with a reason safe to show the payer. */
     verify(context: VerifyContext<Request, Payload>): Promise<Verified>
     /** Moves the money (or confirms it moved). Called only after `verify` and the server's authorize hook. */

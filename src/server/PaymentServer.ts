@@ -11,8 +11,12 @@ import * as ChallengeId from '../ChallengeId.js'
 import { MppError } from '../errors.js'
 import * as Method from '../Method.js'
 import * as Base64url from '../internal/base64url.js'
-import type { JsonObject } from '../internal/json.js'
-import { verifyCredential, type Paid, type PipelineConfig } from './pipeline.js'
+import { encodeCanonical, type JsonObject } from '../internal/json.js'
+import { randomBytes } from '../internal/randomPool.js'
+import * as Rfc3339 from '../internal/rfc3339.js'
+import { validate } from '../internal/standardSchema.js'
+import * as Utf8 from '../internal/utf8.js'
+import { verifyCredential, type ExpectedRequest, type Paid, type PipelineConfig } from './pipeline.js'
 import { paymentRequired } from './responses.js'
 import type { Store } from './Store.js'
 import { memoryStore } from './stores/memory.js'
@@ -90,7 +94,10 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
   // Several drivers may share a method/intent (one method in two currencies, say);
   // a credential goes to the one whose route request its challenge echoes.
   const drivers = new Map<string, Method.Server<any, any, any>[]>()
+  Challenge.serialize({ id: 'x', realm: config.realm, method: 'x', intent: 'x', request: 'e30' }) // a realm headers can carry
   for (const driver of config.methods) {
+    if (!/^[a-z]+$/.test(driver.name) || !/^[A-Za-z0-9-]+$/.test(driver.intent))
+      throw new MppError('configuration-invalid', 'a method name must be lowercase letters and an intent letters, digits and "-"')
     const key = Method.key(driver)
     const same = drivers.get(key) ?? []
     if (same.includes(driver)) throw new MppError('configuration-invalid', `the same ${key} driver is configured twice`)
@@ -122,32 +129,41 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
     if (offered.length === 0) throw new MppError('configuration-invalid', 'the route offers no configured payment method')
     // Each driver's request for this route, built once and now: the route's price is
     // fixed, and a bad price (too many decimals, under a minimum) fails at declaration.
-    const requests = new Map<Method.Server<any, any, any>, Promise<JsonObject>>()
+    // Its wire form and schema-parsed form are computed once too, so a paid request
+    // whose echo is byte-identical needs neither decoding nor validating again.
+    const requests = new Map<Method.Server<any, any, any>, Promise<ExpectedRequest>>()
     for (const driver of offered) {
-      const built = Promise.resolve(driver.buildRequest(route))
+      const built = Promise.resolve(driver.buildRequest(route)).then(async (request: JsonObject) => {
+        const parsed = await validate(driver.request, request)
+        if (!parsed.ok)
+          throw new MppError('configuration-invalid', `${Method.key(driver)} built a request its own schema refuses (${parsed.issue})`)
+        return { request, wire: encodeCanonical(request), parsed: parsed.value as JsonObject }
+      })
       built.catch(() => {}) // an async failure surfaces at the first request instead
       requests.set(driver, built)
     }
     const expectedRequest = (driver: Method.Server<any, any, any>) => requests.get(driver)!
+    // Refuse at declaration a description no header can carry (CR, LF, controls).
+    if (route.description !== undefined) Challenge.serialize({ id: 'x', realm: 'x', method: 'x', intent: 'x', request: 'e30', description: route.description })
 
     async function challenges(request: Request, digest?: string): Promise<Challenge.Challenge[]> {
       const ranked = AcceptPayment.rank(offered.map((driver) => ({ driver, method: driver.name, intent: driver.intent })), request.headers.get('accept-payment'))
-      const expires = new Date(now() + challengeTtl)
+      const expires = Rfc3339.format(now() + challengeTtl)
+      // Every field here was validated when the server and route were declared.
       return Promise.all(
-        ranked.map(async ({ driver }) =>
-          ring.issue({
+        ranked.map(async ({ driver }) => {
+          const unsigned = {
             realm: config.realm,
             method: driver.name,
             intent: driver.intent,
-            request: await expectedRequest(driver),
+            request: (await expectedRequest(driver)).wire,
             expires,
             ...(digest !== undefined && { digest }),
-            // A random nonce makes every challenge id unique, so two payers of the
-            // same route in the same second never collide on the single-use claim.
-            opaque: { nonce: Base64url.encode(crypto.getRandomValues(new Uint8Array(12))) },
+            opaque: nonceOpaque(),
             ...(route.description !== undefined && { description: route.description }),
-          }),
-        ),
+          }
+          return { ...unsigned, id: await ring.sign(unsigned) }
+        }),
       )
     }
 
@@ -180,6 +196,15 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
       }
     },
   }
+}
+
+/**
+ * `opaque` carrying a random nonce, so that every challenge id is unique and two payers
+ * of one route in the same second never collide on the single-use claim. The nonce is
+ * base64url, so this JSON is already in JCS form.
+ */
+function nonceOpaque(): string {
+  return Base64url.encode(Utf8.toBytes(`{"nonce":"${Base64url.encode(randomBytes(12))}"}`))
 }
 
 function findByName(drivers: readonly Method.Server<any, any, any>[], name: string) {

@@ -11,7 +11,6 @@ import { isMppError } from '../errors.js'
 import * as Method from '../Method.js'
 import * as Problem from '../Problem.js'
 import type { JsonObject } from '../internal/json.js'
-import { canonicalize } from '../internal/jcs.js'
 import * as Rfc3339 from '../internal/rfc3339.js'
 import { validate } from '../internal/standardSchema.js'
 import type { ServerEvent } from './events.js'
@@ -42,16 +41,20 @@ export type PipelineConfig = {
     | Promise<boolean | Response>
 }
 
+/** What a driver charges on a route: its request, on the wire, and as its schema parsed it. */
+export type ExpectedRequest = { request: JsonObject; wire: string; parsed: JsonObject }
+
 export type RouteContext = {
   request: Request
   offered: readonly AnyDriver[]
-  expectedRequest: (driver: AnyDriver) => Promise<JsonObject>
+  expectedRequest: (driver: AnyDriver) => Promise<ExpectedRequest>
   issue: (request: Request, digest?: string) => Promise<Challenge.Challenge[]>
 }
 
 // Margin added to a claim's lifetime beyond the challenge expiry, for clock skew between processes.
 const CLAIM_SLACK_MS = 5 * 60_000
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
+const NEVER_ABORTED = new AbortController().signal
 
 export async function verifyCredential(config: PipelineConfig, route: RouteContext): Promise<Response | Paid> {
   const { request } = route
@@ -103,20 +106,22 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
   if (candidates.length === 0 || echo.realm !== config.realm)
     return reject('invalid-challenge', 'challenge was issued for another route', echo.id)
   if (!(await config.ring.verify(echo))) return reject('invalid-challenge', 'challenge was not issued by this server or was altered', echo.id)
-  let echoedRequest: JsonObject
-  try {
-    echoedRequest = Challenge.decodeRequest(echo)
-  } catch {
-    return reject('invalid-challenge', 'challenge request is not a JSON object', echo.id)
-  }
-  // The one driver this credential is for: the one whose request for this route it echoes.
+  // The one driver this credential is for: the one whose request for this route it
+  // echoes. The HMAC binds the wire string and requests are JCS, so the same terms
+  // are the same bytes: a challenge from a cheaper route, or from before a price
+  // change, differs here.
   let driver: AnyDriver | undefined
-  for (const candidate of candidates)
-    if (matchesRoute(candidate, echoedRequest, await route.expectedRequest(candidate))) {
+  let paymentRequest: JsonObject | undefined
+  for (const candidate of candidates) {
+    const expected = await route.expectedRequest(candidate)
+    if (echo.request === expected.wire) {
       driver = candidate
+      paymentRequest = expected.parsed
       break
     }
-  if (!driver || !isNonceOnly(echo)) return reject('invalid-challenge', 'challenge does not match what this route charges', echo.id)
+  }
+  if (!driver || !paymentRequest || !isNonceOnly(echo))
+    return reject('invalid-challenge', 'challenge does not match what this route charges', echo.id)
 
   // A retry with the Idempotency-Key of a request already answered gets that answer,
   // for as long as it is stored, even after the challenge expired.
@@ -143,8 +148,6 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
 
   const payload = await validate(driver.payload, credential.payload)
   if (!payload.ok) return reject('malformed-credential', `payload is invalid (${payload.issue})`, echo.id)
-  const paymentRequest = await validate(driver.request, echoedRequest)
-  if (!paymentRequest.ok) return reject('invalid-challenge', 'challenge request does not fit the method', echo.id)
 
   // 6. Single use: claim the id atomically. A retry that carries the Idempotency-Key
   //    of the request that claimed it gets that request's stored response.
@@ -172,7 +175,7 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
   const context = {
     challenge: echo as Challenge.Challenge,
     credential,
-    request: paymentRequest.value,
+    request: paymentRequest,
     payload: payload.value,
     now: at,
     proofs: {
@@ -180,7 +183,7 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
         (await config.store.putIfAbsent(`proof:${driver.name}:${proof}`, echo.id, config.proofTtl)) === undefined,
     },
     // Settlement must not stop halfway because the payer hung up.
-    signal: new AbortController().signal,
+    signal: NEVER_ABORTED,
   }
   const base = { challengeId: echo.id, method: driver.name, intent: driver.intent }
   let verified: unknown
@@ -197,7 +200,7 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
       request: body === undefined ? request : rebuild(request, body),
       method: driver.name,
       intent: driver.intent,
-      paymentRequest: paymentRequest.value,
+      paymentRequest,
     })
     if (verdict !== true) {
       config.emit({ type: 'payment-refused', ...base })
@@ -219,7 +222,7 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
     echo,
     credential,
     request: body === undefined ? request : rebuild(request, body),
-    paymentRequest: paymentRequest.value,
+    paymentRequest,
     settlement,
     at,
     idempotencyKey,
@@ -237,15 +240,6 @@ async function answerReplay(
   if (stored === 'rejected') return reject('invalid-challenge', 'challenge has already been used', challengeId)
   config.emit({ type: 'idempotent-replay', challengeId })
   return stored
-}
-
-function matchesRoute(driver: AnyDriver, echoed: JsonObject, expected: JsonObject): boolean {
-  if (driver.matchesRoute) return driver.matchesRoute(echoed, expected)
-  try {
-    return canonicalize(echoed) === canonicalize(expected)
-  } catch {
-    return false
-  }
 }
 
 // mppkit's challenges carry exactly one opaque member, the nonce.

@@ -10,11 +10,14 @@
  * const server = createPaymentServer({ ..., methods: [ledger.server({ recipient: 'shop' })] })
  * const fetch = createPaymentFetch({ methods: [ledger.client(alice)] })
  */
+import { hmac } from '@noble/hashes/hmac'
+import { sha256 } from '@noble/hashes/sha2'
 import { z } from 'zod'
 import * as Amount from '../Amount.js'
 import { MppError } from '../errors.js'
 import * as Method from '../Method.js'
 import * as Base64url from '../internal/base64url.js'
+import { equalBytes } from '../internal/constantTime.js'
 import * as Utf8 from '../internal/utf8.js'
 
 export const LedgerRequest = z.object({
@@ -90,7 +93,7 @@ export function createLedger(options: { currency?: string; decimals?: number } =
           const key = keys.get(payload.account)
           if (!key) throw new Method.VerificationError('unknown ledger account')
           const expected = await sign(key, challenge.id)
-          if (!(await equalMac(key, expected, payload.signature))) throw new Method.VerificationError('signature does not match the challenge')
+          if (!(await equalMac(expected, payload.signature))) throw new Method.VerificationError('signature does not match the challenge')
           const amount = BigInt(request.amount)
           if ((balances.get(payload.account) ?? 0n) < amount)
             throw new Method.VerificationError('insufficient balance', { code: 'payment-insufficient' })
@@ -134,12 +137,15 @@ export function createLedger(options: { currency?: string; decimals?: number } =
 }
 
 async function sign(key: Uint8Array, challengeId: string): Promise<string> {
-  const cryptoKey = await crypto.subtle.importKey('raw', key as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
-  return Base64url.encode(new Uint8Array(await crypto.subtle.sign('HMAC', cryptoKey, Utf8.toBytes(challengeId))))
+  return Base64url.encode(hmac(sha256, key, Utf8.toBytes(challengeId)))
 }
 
-// Compares MACs by MACing both again: equal inputs give equal outputs, and the
-// comparison of the second MACs leaks nothing about the first.
-async function equalMac(key: Uint8Array, a: string, b: string): Promise<boolean> {
-  return (await sign(key, a)) === (await sign(key, b))
+async function equalMac(expected: string, presented: string): Promise<boolean> {
+  let bytes: Uint8Array
+  try {
+    bytes = Base64url.decode(presented)
+  } catch {
+    return false
+  }
+  return equalBytes(Base64url.decode(expected), bytes)
 }
