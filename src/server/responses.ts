@@ -32,7 +32,11 @@ export function methodUnsupported(challenges: readonly Challenge.Challenge[], de
   return response
 }
 
-/** A copy of `response` with headers added (responses from `fetch` have immutable headers). */
+/**
+ * A copy of `response` with headers added. Always a copy: responses from `fetch` have
+ * immutable headers, and undici may share a `Headers` passed as `init.headers` between
+ * responses, so setting in place could put a receipt on a response it doesn't belong to.
+ */
 export function withHeaders(response: Response, headers: Record<string, string>): Response {
   const copy = new Response(response.body, response)
   for (const [name, value] of Object.entries(headers)) copy.headers.set(name, value)
