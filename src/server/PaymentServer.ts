@@ -68,13 +68,24 @@ export type Gate = {
   challenges(request: Request): Promise<Challenge.Challenge[]>
 }
 
+/** What a route charges, and for what. */
+export type Route = Method.RouteOptions & {
+  /** Offer only these methods (names, or `method/intent`). */
+  only?: readonly string[]
+  /**
+   * Values the route's challenges are bound to (in `opaque`, under the HMAC), such as an
+   * MCP tool name: a challenge issued for one binding does not pay for another.
+   */
+  bind?: Readonly<Record<string, string>>
+}
+
 export type PaymentServer = {
   readonly realm: string
   /** A payment gate for a route with this price. */
-  charge(route: Method.RouteOptions & { only?: readonly string[] }): Gate
+  charge(route: Route): Gate
   /** Gate and handler in one: the handler runs only for a paid request, and its response gets the receipt. */
   route(
-    route: Method.RouteOptions & { only?: readonly string[] },
+    route: Route,
     handler: (request: Request, payment: Paid) => Response | Promise<Response>,
   ): (request: Request) => Promise<Response>
 }
@@ -124,7 +135,9 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
   }
   const challengeTtl = config.challengeTtl ?? DEFAULTS.challengeTtl
 
-  function charge(route: Method.RouteOptions & { only?: readonly string[] }): Gate {
+  function charge(route: Route): Gate {
+    if (route.bind && ('nonce' in route.bind || Object.values(route.bind).some((value) => typeof value !== 'string')))
+      throw new MppError('configuration-invalid', 'bind takes string values, and "nonce" is reserved')
     const offered = route.only ? route.only.map((name) => findByName(config.methods, name)).flat() : [...config.methods]
     if (offered.length === 0) throw new MppError('configuration-invalid', 'the route offers no configured payment method')
     // Each driver's request for this route, built once and now: the route's price is
@@ -159,7 +172,7 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
             request: (await expectedRequest(driver)).wire,
             expires,
             ...(digest !== undefined && { digest }),
-            opaque: nonceOpaque(),
+            opaque: opaqueFor(route.bind),
             ...(route.description !== undefined && { description: route.description }),
           }
           return { ...unsigned, id: await ring.sign(unsigned) }
@@ -170,7 +183,7 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
     const gate: Gate = {
       challenges: (request) => challenges(request),
       async check(request) {
-        const outcome = await verifyCredential(pipeline, { request, offered, expectedRequest, issue: challenges })
+        const outcome = await verifyCredential(pipeline, { request, offered, expectedRequest, issue: challenges, bind: route.bind ?? {} })
         if (outcome instanceof Response) return { paid: false, response: outcome }
         return { paid: true, ...outcome }
       },
@@ -199,12 +212,14 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
 }
 
 /**
- * `opaque` carrying a random nonce, so that every challenge id is unique and two payers
- * of one route in the same second never collide on the single-use claim. The nonce is
- * base64url, so this JSON is already in JCS form.
+ * `opaque`: a random nonce, so that every challenge id is unique and two payers of one
+ * route in the same second never collide on the single-use claim, plus the route's
+ * bindings. Without bindings the JSON is built directly: a base64url nonce is already JCS.
  */
-function nonceOpaque(): string {
-  return Base64url.encode(Utf8.toBytes(`{"nonce":"${Base64url.encode(randomBytes(12))}"}`))
+function opaqueFor(bind: Readonly<Record<string, string>> | undefined): string {
+  const nonce = Base64url.encode(randomBytes(12))
+  if (!bind) return Base64url.encode(Utf8.toBytes(`{"nonce":"${nonce}"}`))
+  return encodeCanonical({ ...bind, nonce })
 }
 
 function findByName(drivers: readonly Method.Server<any, any, any>[], name: string) {

@@ -1,4 +1,4 @@
-export { createPaymentServer, type Gate, type GateResult, type PaymentServer, type PaymentServerConfig } from './PaymentServer.js'
+export { createPaymentServer, type Gate, type GateResult, type PaymentServer, type PaymentServerConfig, type Route } from './PaymentServer.js'
 export type { Paid, PaymentInfo } from './pipeline.js'
 export type { Store } from './Store.js'
 export { memoryStore, type MemoryStoreOptions } from './stores/memory.js'

@@ -49,6 +49,8 @@ export type RouteContext = {
   offered: readonly AnyDriver[]
   expectedRequest: (driver: AnyDriver) => Promise<ExpectedRequest>
   issue: (request: Request, digest?: string) => Promise<Challenge.Challenge[]>
+  /** The route's bindings; a challenge's opaque must carry exactly these and a nonce. */
+  bind: Readonly<Record<string, string>>
 }
 
 // Margin added to a claim's lifetime beyond the challenge expiry, for clock skew between processes.
@@ -120,7 +122,7 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
       break
     }
   }
-  if (!driver || !paymentRequest || !isNonceOnly(echo))
+  if (!driver || !paymentRequest || !opaqueFits(echo, route.bind))
     return reject('invalid-challenge', 'challenge does not match what this route charges', echo.id)
 
   // A retry with the Idempotency-Key of a request already answered gets that answer,
@@ -242,11 +244,13 @@ async function answerReplay(
   return stored
 }
 
-// mppkit's challenges carry exactly one opaque member, the nonce.
-function isNonceOnly(echo: Credential.ChallengeEcho): boolean {
+// mppkit's challenges carry a nonce and the route's bindings in opaque, nothing else.
+function opaqueFits(echo: Credential.ChallengeEcho, bind: Readonly<Record<string, string>>): boolean {
   try {
     const opaque = Challenge.decodeOpaque(echo)
-    return opaque !== undefined && Object.keys(opaque).length === 1 && typeof opaque.nonce === 'string'
+    if (opaque === undefined || typeof opaque.nonce !== 'string') return false
+    const keys = Object.keys(bind)
+    return Object.keys(opaque).length === keys.length + 1 && keys.every((key) => opaque[key] === bind[key])
   } catch {
     return false
   }
