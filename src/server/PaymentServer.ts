@@ -17,7 +17,6 @@ import * as Rfc3339 from '../internal/rfc3339.js'
 import { validate } from '../internal/standardSchema.js'
 import * as Utf8 from '../internal/utf8.js'
 import { verifyCredential, type ExpectedRequest, type Paid, type PipelineConfig } from './pipeline.js'
-import { paymentRequired } from './responses.js'
 import type { Store } from './Store.js'
 import { memoryStore } from './stores/memory.js'
 import type { ServerEvent } from './events.js'
@@ -105,7 +104,7 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
   // Several drivers may share a method/intent (one method in two currencies, say);
   // a credential goes to the one whose route request its challenge echoes.
   const drivers = new Map<string, Method.Server<any, any, any>[]>()
-  Challenge.serialize({ id: 'x', realm: config.realm, method: 'x', intent: 'x', request: 'e30' }) // a realm headers can carry
+  assertHeaderSafe({ realm: config.realm })
   for (const driver of config.methods) {
     if (!/^[a-z]+$/.test(driver.name) || !/^[A-Za-z0-9-]+$/.test(driver.intent))
       throw new MppError('configuration-invalid', 'a method name must be lowercase letters and an intent letters, digits and "-"')
@@ -156,8 +155,7 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
       requests.set(driver, built)
     }
     const expectedRequest = (driver: Method.Server<any, any, any>) => requests.get(driver)!
-    // Refuse at declaration a description no header can carry (CR, LF, controls).
-    if (route.description !== undefined) Challenge.serialize({ id: 'x', realm: 'x', method: 'x', intent: 'x', request: 'e30', description: route.description })
+    if (route.description !== undefined) assertHeaderSafe({ description: route.description })
 
     async function challenges(request: Request, digest?: string): Promise<Challenge.Challenge[]> {
       const ranked = AcceptPayment.rank(offered.map((driver) => ({ driver, method: driver.name, intent: driver.intent })), request.headers.get('accept-payment'))
@@ -222,10 +220,14 @@ function opaqueFor(bind: Readonly<Record<string, string>> | undefined): string {
   return encodeCanonical({ ...bind, nonce })
 }
 
+/** Refuses, at configuration time, text no `WWW-Authenticate` header can carry (CR, LF, controls). */
+function assertHeaderSafe(fields: { realm?: string; description?: string }): void {
+  Challenge.serialize({ id: 'x', realm: 'x', method: 'x', intent: 'x', request: 'e30', ...fields })
+}
+
 function findByName(drivers: readonly Method.Server<any, any, any>[], name: string) {
   const found = drivers.filter((driver) => driver.name === name || Method.key(driver) === name)
   if (found.length === 0) throw new MppError('configuration-invalid', `route names payment method "${name}", which is not configured`)
   return found
 }
 
-export { paymentRequired }
