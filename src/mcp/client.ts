@@ -64,11 +64,24 @@ function bridge(send: McpPaymentClientConfig['send']): typeof fetch {
         headers: { 'content-type': Problem.CONTENT_TYPE, ...(challenges.length && { 'www-authenticate': Challenge.serializeList(challenges) }) },
       })
     }
+    // A malformed-credential answer to a paid call: the payment was refused, nothing settled.
+    if (authorization && 'error' in response && response.error.code === ErrorCode.invalidParams)
+      return new Response(JSON.stringify(Problem.from('malformed-credential', { detail: detailOf(response.error.data) })), {
+        status: 402,
+        headers: { 'content-type': Problem.CONTENT_TYPE },
+      })
     const headers = new Headers({ 'content-type': 'application/json' })
     const receipt = receiptOf(response)
     if (receipt) headers.set('payment-receipt', receipt)
-    return new Response(JSON.stringify(response), { status: 200, headers })
+    // A failure after payment that the server refunded (mppkit servers say so in data.refund).
+    const refund = 'error' in response && isObject(response.error.data) ? response.error.data.refund : undefined
+    if (isObject(refund)) headers.set('payment-refund', encodeObject(refund))
+    return new Response(JSON.stringify(response), { status: 'error' in response ? 500 : 200, headers })
   }
+}
+
+function detailOf(data: unknown): string {
+  return isObject(data) && typeof data.detail === 'string' ? data.detail : 'the server refused the credential'
 }
 
 /** The request with the credential in `params._meta`, its `request` as a JSON object. */

@@ -202,6 +202,25 @@ describe('MCP paying client', () => {
     expect(fx.ledger.transfers).toHaveLength(0)
   })
 
+  it('releases the budget when the tool fails after payment and the server refunds', async () => {
+    const fx = setup()
+    let failing = true
+    const client = createMcpPaymentClient({
+      origin: 'https://tools.example.com',
+      methods: [fx.ledger.client(fx.payer)],
+      policy: { budgets: [{ currency: 'usd', limit: 10n, period: 'day' }] },
+      send: async (message) => (await fx.handle(message, fx.premium, failing)) as JsonRpcResponse,
+    })
+    const { response } = await client.request(call(23))
+    expect('error' in response && response.error.code).toBe(ErrorCode.internal)
+    expect(fx.ledger.balance('payer')).toBe(1_000n)
+    failing = false
+    // The refunded 0.10 no longer counts against the 0.10 daily budget.
+    const { payment } = await client.request(call(24))
+    expect(payment?.receipt?.reference).toBeDefined()
+    expect(fx.ledger.balance('payer')).toBe(990n)
+  })
+
   it('passes through an answer that needs no payment', async () => {
     const fx = setup()
     const client = createMcpPaymentClient({
