@@ -1,33 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Challenge from '../../src/Challenge.js'
-import { MppError, type ErrorCode } from '../../src/errors.js'
+import { MppError } from '../../src/errors.js'
+import { caught, expectCode, messages } from '../support/errors.js'
 
-// ---------------------------------------------------------------------------------------
-// helpers
 
-function caught(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  return undefined
-}
 
-function expectCode(fn: () => unknown, code: ErrorCode): MppError {
-  const error = caught(fn)
-  expect(error, `expected MppError ${code}`).toBeInstanceOf(MppError)
-  expect((error as MppError).code).toBe(code)
-  return error as MppError
-}
-
-/** Every message in an error's cause chain. */
-function messages(error: unknown): string {
-  const out: string[] = []
-  for (let e = error as { message?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e)
-    out.push(String(e.message))
-  return out.join('\n')
-}
 
 const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url')
 // Hand-written JCS (members already in code-unit order), so the fixture does not come from the code under test.

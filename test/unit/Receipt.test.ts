@@ -1,22 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Receipt from '../../src/Receipt.js'
-import { MppError, type ErrorCode } from '../../src/errors.js'
+import { MppError } from '../../src/errors.js'
+import { caught, expectCode } from '../support/errors.js'
 
-function caught(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  return undefined
-}
 
-function expectCode(fn: () => unknown, code: ErrorCode): MppError {
-  const error = caught(fn)
-  expect(error, `expected MppError ${code}`).toBeInstanceOf(MppError)
-  expect((error as MppError).code).toBe(code)
-  return error as MppError
-}
 
 const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url')
 const encode = (value: unknown) => b64url(JSON.stringify(value))
