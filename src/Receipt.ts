@@ -42,17 +42,19 @@ export function from(fields: {
 }): Receipt {
   const { timestamp, ...rest } = fields
   if (timestamp instanceof Date && Number.isNaN(timestamp.getTime())) throw new MppError('receipt-invalid', 'timestamp is an invalid Date')
-  const at = timestamp instanceof Date || timestamp === undefined ? Rfc3339.format((timestamp ?? new Date()).getTime()) : timestamp
-  return validate({ ...rest, status: 'success', timestamp: at })
+  const fromDate = timestamp instanceof Date || timestamp === undefined
+  const at = fromDate ? Rfc3339.format((timestamp ?? new Date()).getTime()) : timestamp
+  // A timestamp formatted here is RFC 3339 by construction: no need to parse it back.
+  return validate({ ...rest, status: 'success', timestamp: at }, { trustedTimestamp: fromDate })
 }
 
 /** Checks a decoded object has the receipt shape and returns it typed. */
-export function validate(value: JsonObject): Receipt {
+export function validate(value: JsonObject, options: { trustedTimestamp?: boolean } = {}): Receipt {
   if (value.status !== 'success') throw new MppError('receipt-invalid', 'receipt status must be "success"')
   if (typeof value.method !== 'string' || !/^[a-z]+$/.test(value.method))
     throw new MppError('receipt-invalid', 'receipt method must be lowercase ASCII letters')
   if (typeof value.reference !== 'string') throw new MppError('receipt-invalid', 'receipt reference must be a string')
-  if (typeof value.timestamp !== 'string' || Rfc3339.toEpochMs(value.timestamp) === undefined)
+  if (typeof value.timestamp !== 'string' || (!options.trustedTimestamp && Rfc3339.toEpochMs(value.timestamp) === undefined))
     throw new MppError('receipt-invalid', 'receipt timestamp must be an RFC 3339 date-time')
   return value as Receipt
 }

@@ -26,8 +26,10 @@ export function toEpochMs(text: string): number | undefined {
   return utc(year, month - 1, day, hour, minute, second, fraction) - offsetMinutes * 60_000
 }
 
-// Date.UTC maps years 0-99 to 1900-1999; setUTCFullYear does not.
+// Date.UTC maps years 0-99 to 1900-1999; setUTCFullYear does not (and is slower, so
+// it is kept for those years only).
 function utc(year: number, monthIndex: number, day: number, h: number, m: number, s: number, ms: number): number {
+  if (year >= 100) return Date.UTC(year, monthIndex, day, h, m, s, ms)
   const date = new Date(0)
   date.setUTCFullYear(year, monthIndex, day)
   date.setUTCHours(h, m, s, ms)
