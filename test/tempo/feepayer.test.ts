@@ -10,7 +10,7 @@ import { createClient, http, isAddressEqual, type Address, type Hex } from 'viem
 import { type PrivateKeyAccount } from 'viem/accounts'
 import { prepareTransactionRequest, signTransaction } from 'viem/actions'
 import { Transaction } from 'viem/tempo'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createPaymentFetch } from '../../src/client/index.js'
 import type { Challenge } from '../../src/index.js'
 import { chargeClient, Proof, type FeePayer } from '../../src/methods/tempo/index.js'
@@ -22,22 +22,15 @@ import {
   gasFor,
   hashOf,
   randomAddress,
-  startChain,
+  chainForThisFile,
   TOKENS,
   transfer,
   type AccountState,
   type Call,
-  type TempoChain,
 } from './support/chain.js'
 import { expirySeconds, MERCHANT, problemCode, problemDetail, receiptOf, requestOf, shop, URL_, type Shop } from './support/shop.js'
 
-let chain: TempoChain
-beforeAll(async () => {
-  chain = await startChain()
-})
-afterAll(async () => {
-  await chain?.stop()
-})
+const chain = await chainForThisFile()
 
 const AMOUNT = 250_000n
 const merchantBalance = () => chain.balance(TOKENS.pathUSD, MERCHANT)

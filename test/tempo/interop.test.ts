@@ -9,21 +9,15 @@
 import { createClient, http, isAddressEqual, type Hex } from 'viem'
 import { Mppx as MppxClient, tempo as tempoClient } from 'mppx/client'
 import { Mppx as MppxServer, Store, tempo as tempoServer } from 'mppx/server'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Credential } from '../../src/index.js'
 import { createPaymentFetch } from '../../src/client/index.js'
 import { AttributionMemo, chargeClient } from '../../src/methods/tempo/index.js'
-import { feeOf, startChain, TOKENS, transfersOf, type TempoChain } from './support/chain.js'
+import { feeOf, chainForThisFile, TOKENS, transfersOf } from './support/chain.js'
 import { MERCHANT, receiptOf, REALM, shop, URL_, type Shop } from './support/shop.js'
 import type { PrivateKeyAccount } from 'viem/accounts'
 
-let chain: TempoChain
-beforeAll(async () => {
-  chain = await startChain()
-})
-afterAll(async () => {
-  await chain?.stop()
-})
+const chain = await chainForThisFile()
 
 const AMOUNT = 250_000n
 const merchantBalance = () => chain.balance(TOKENS.pathUSD, MERCHANT)

@@ -7,7 +7,7 @@
  * replays. Each payment gets a fresh funded payer (notes gotcha 3).
  */
 import { type Address, type Hex } from 'viem'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createPaymentFetch, PaymentRejectedError } from '../../src/client/index.js'
 import { AttributionMemo, chargeClient, Proof } from '../../src/methods/tempo/index.js'
 import type { Challenge } from '../../src/index.js'
@@ -17,24 +17,17 @@ import {
   feeOf,
   hashOf,
   randomAddress,
-  startChain,
+  chainForThisFile,
   TOKENS,
   transfer,
   transfersOf,
   type Call,
   type SignOptions,
-  type TempoChain,
 } from './support/chain.js'
 import { expirySeconds, MERCHANT, problemCode, problemDetail, receiptOf, requestOf, shop, URL_, type Shop, type ShopOptions } from './support/shop.js'
 import type { PrivateKeyAccount } from 'viem/accounts'
 
-let chain: TempoChain
-beforeAll(async () => {
-  chain = await startChain()
-})
-afterAll(async () => {
-  await chain?.stop()
-})
+const chain = await chainForThisFile()
 
 const AMOUNT = 250_000n
 const ATTACKER: Address = randomAddress()

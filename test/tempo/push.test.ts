@@ -8,20 +8,14 @@
  */
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts'
 import { keccak256, type Address, type Hex } from 'viem'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createPaymentFetch } from '../../src/client/index.js'
 import type { Challenge } from '../../src/index.js'
 import { AttributionMemo, chargeClient, Proof } from '../../src/methods/tempo/index.js'
-import { CHAIN_ID, DEV_KEYS, feeOf, startChain, TOKENS, transfer, type Call, type TempoChain } from './support/chain.js'
+import { CHAIN_ID, DEV_KEYS, feeOf, chainForThisFile, TOKENS, transfer, type Call } from './support/chain.js'
 import { expirySeconds, MERCHANT, problemCode, problemDetail, receiptOf, requestOf, shop, URL_, type Shop, type ShopOptions } from './support/shop.js'
 
-let chain: TempoChain
-beforeAll(async () => {
-  chain = await startChain()
-})
-afterAll(async () => {
-  await chain?.stop()
-})
+const chain = await chainForThisFile()
 
 const AMOUNT = 250_000n
 const MEMO: Hex = '0x00000000000000000000000000000000000000000000000000000000deadbeef'

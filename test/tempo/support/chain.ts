@@ -32,6 +32,7 @@ import {
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts'
 import { getTransactionReceipt, sendRawTransactionSync } from 'viem/actions'
 import { Abis, Actions, Transaction } from 'viem/tempo'
+import { afterAll } from 'vitest'
 import { DEV_KEYS, startTempoNode, type TempoNode } from '../../../scripts/tempoNode.js'
 import { tempoChain, TOKENS } from '../../../src/methods/tempo/index.js'
 
@@ -81,6 +82,16 @@ export type TempoChain = {
   /** Broadcasts signed bytes and waits for the receipt (reverted receipts are returned, not thrown). */
   broadcast(hex: Hex): Promise<Awaited<ReturnType<typeof sendRawTransactionSync>>>
   stop(): Promise<void>
+}
+
+/**
+ * The node for the calling test file: started when the file loads, stopped after its
+ * tests. One per file, so files running in parallel never share funding nonces.
+ */
+export async function chainForThisFile(): Promise<TempoChain> {
+  const chain = await startChain()
+  afterAll(() => chain.stop())
+  return chain
 }
 
 export async function startChain(): Promise<TempoChain> {
