@@ -74,17 +74,6 @@ export function decode(text: string): Uint8Array<ArrayBuffer> {
   return out
 }
 
-/** True when `text` is non-empty, canonical, unpadded base64url. */
-export function isValid(text: string): boolean {
-  if (text.length === 0) return false
-  try {
-    decode(text)
-    return true
-  } catch {
-    return false
-  }
-}
-
 function sextet(text: string, index: number): number {
   const c = text.charCodeAt(index)
   const v = c < 128 ? LOOKUP[c]! : -1
