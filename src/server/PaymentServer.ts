@@ -63,6 +63,8 @@ export type GateResult = { readonly paid: false; readonly response: Response } |
 export type Gate = {
   /** Checks a request: either the response to send now, or a verified, settled payment. */
   check(request: Request): Promise<GateResult>
+  /** The challenges this route offers now (already ranked by the request's Accept-Payment). */
+  challenges(request: Request): Promise<Challenge.Challenge[]>
 }
 
 /** What a route charges, and for what. */
@@ -177,6 +179,7 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
     }
 
     const gate: Gate = {
+      challenges: (request) => challenges(request),
       async check(request) {
         const outcome = await verifyCredential(pipeline, { request, offered, expectedRequest, issue: challenges, bind: route.bind ?? {} })
         if (outcome instanceof Response) return { paid: false, response: outcome }
