@@ -1,4 +1,4 @@
-import { Challenge } from '../../src/index.js'
+import { Challenge, ChallengeId } from '../../src/index.js'
 import { createPaymentFetch } from '../../src/client/index.js'
 /**
  * Configuration mistakes fail when the server or the route is created, with an
@@ -88,5 +88,20 @@ describe('18. configuration errors', () => {
   it('refuses, when the route is created, a price with more decimals than the currency has', () => {
     const server = createPaymentServer(config())
     expectMppError(() => server.route({ price: '0.255' }, noop), 'configuration-invalid')
+  })
+})
+
+describe('Gate.challenges', () => {
+  it('issues fresh, verifiable challenges for the route, one per driver, in server order', async () => {
+    const usd = createLedger({ currency: 'usd' })
+    const eur = createLedger({ currency: 'eur' })
+    const server = createPaymentServer(config({ methods: [usd.server({ recipient: 'shop' }), eur.server({ recipient: 'shop' })] }))
+    const gate = server.charge({ price: '1.00' })
+    const first = await gate.challenges(new Request('https://api.example/x'))
+    const second = await gate.challenges(new Request('https://api.example/x'))
+    expect(first.map((c) => Challenge.decodeRequest(c).currency)).toEqual(['usd', 'eur'])
+    expect(first.map((c) => c.id)).not.toEqual(second.map((c) => c.id))
+    const ring = ChallengeId.keyRing([SECRET])
+    for (const challenge of first) expect(await ring.verify(challenge)).toBe(true)
   })
 })
