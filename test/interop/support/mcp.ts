@@ -1,8 +1,8 @@
 /**
  * In-process JSON-RPC plumbing for the MCP interop tests (test/interop/mcp.test.ts).
  *
- * No `@modelcontextprotocol/sdk` is installed, and none is needed: every mppx MCP piece
- * these tests drive is plain JSON-RPC at runtime.
+ * The SDK's transports are not needed here: every mppx MCP piece these tests drive is
+ * plain JSON-RPC at runtime.
  *
  *   - `mppx/server`'s `Transport.mcp()` takes a raw JSON-RPC request and answers a raw
  *     JSON-RPC response (the SDK is only imported by `Transport.mcpSdk()` and by
@@ -44,7 +44,8 @@ export function sdkShapedClient(send: (message: JsonRpcRequest) => Promise<JsonR
   return {
     sent,
     received,
-    async callTool(params: CallToolParams, _resultSchema?: unknown, _options?: unknown): Promise<Record<string, unknown>> {
+    // `any`: the SDK types the result by its zod schema, which this stand-in does not model.
+    async callTool(params: CallToolParams, _resultSchema?: unknown, _options?: unknown): Promise<any> {
       // A structured clone, as a real transport would serialize it.
       const message = JSON.parse(JSON.stringify({ jsonrpc: '2.0', id: nextId++, method: 'tools/call', params })) as JsonRpcRequest
       sent.push(message)
