@@ -51,7 +51,11 @@ export type PaymentServerConfig = {
    * to refuse with 403 and no challenge. Nothing is charged.
    */
   authorize?: (context: { request: Request; method: string; intent: string; paymentRequest: JsonObject }) => boolean | Response | Promise<boolean | Response>
-  /** Whether a handler response with this status is a failed delivery to refund (default: status >= 500). */
+  /**
+   * Whether a handler response with this status is a failed delivery to refund. Default:
+   * every non-2xx status, since receipts go only on 2xx and a payer should not pay for
+   * an answer it did not get; return false for statuses you still want to keep the money for.
+   */
   refundOn?: (status: number) => boolean
   /** Audit events; they never carry a credential or secret. */
   onEvent?: (event: ServerEvent) => void
@@ -128,7 +132,7 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
     proofTtl: config.proofTtl ?? DEFAULTS.proofTtl,
     idempotencyTtl: config.idempotencyTtl ?? DEFAULTS.idempotencyTtl,
     idempotencyWait: config.idempotencyWait ?? DEFAULTS.idempotencyWait,
-    refundOn: config.refundOn ?? ((status) => status >= 500),
+    refundOn: config.refundOn ?? ((status) => status < 200 || status >= 300),
     emit: config.onEvent ?? (() => {}),
     ...(config.authorize && { authorize: config.authorize }),
   }

@@ -45,6 +45,8 @@ type Settled = {
   settlement: Method.Settlement
   at: number
   idempotencyKey: string | null
+  /** The credential and body this payment was made with; stored answers are bound to it. */
+  fingerprint: string
 }
 
 type Config = {
@@ -55,7 +57,7 @@ type Config = {
 }
 
 export function settledPayment(config: Config, settled: Settled): Paid {
-  const { driver, echo, credential, request, paymentRequest, settlement, at, idempotencyKey } = settled
+  const { driver, echo, credential, request, paymentRequest, settlement, at, idempotencyKey, fingerprint } = settled
   const base = { challengeId: echo.id, method: driver.name, intent: driver.intent }
   const receipt = Receipt.from({
     ...settlement.receipt,
@@ -78,7 +80,7 @@ export function settledPayment(config: Config, settled: Settled): Paid {
     return encodeObject({ status: result.status, method: driver.name, ...('reference' in result && { reference: result.reference }) })
   }
   const finish = (response: Response) =>
-    idempotencyKey === null ? response : remember(config.store, storeKey(echo.id, idempotencyKey), response, config.idempotencyTtl)
+    idempotencyKey === null ? response : remember(config.store, storeKey(echo.id, idempotencyKey), response, config.idempotencyTtl, fingerprint)
 
   let responded = false
   return {

@@ -14,7 +14,7 @@ import type { JsonObject } from '../internal/json.js'
 import * as Rfc3339 from '../internal/rfc3339.js'
 import { validate } from '../internal/standardSchema.js'
 import type { ServerEvent } from './events.js'
-import { peek, PROTECTED_METHODS, recall, rememberRejection, storeKey } from './idempotency.js'
+import { fingerprint, peek, PROTECTED_METHODS, recall, rememberRejection, storeKey } from './idempotency.js'
 import { settledPayment, type Paid } from './paid.js'
 import { methodUnsupported, paymentRequired, problem } from './responses.js'
 import type { Store } from './Store.js'
@@ -75,7 +75,8 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
     digest = await BodyDigest.compute(body)
   }
   const reject = async (code: Problem.Code, detail: string, challengeId?: string) => {
-    config.emit({ type: 'credential-rejected', problem: code, detail, ...(challengeId !== undefined && { challengeId }) })
+    // A request that carried no credential was not rejected: it is asked to pay.
+    if (code !== 'payment-required') config.emit({ type: 'credential-rejected', problem: code, detail, ...(challengeId !== undefined && { challengeId }) })
     const fresh = await route.issue(request, digest)
     config.emit({ type: 'challenge-issued', challengeIds: fresh.map((c) => c.id), route: new URL(request.url).pathname })
     return paymentRequired(fresh, code, detail)
@@ -125,21 +126,7 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
   if (!driver || !paymentRequest || !opaqueFits(echo, route.bind))
     return reject('invalid-challenge', 'challenge does not match what this route charges', echo.id)
 
-  // A retry with the Idempotency-Key of a request already answered gets that answer,
-  // for as long as it is stored, even after the challenge expired.
-  const idempotencyKey = PROTECTED_METHODS.has(request.method) ? request.headers.get('idempotency-key') : null
-  if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey))
-    return problem(400, undefined, 'Idempotency-Key must be 1 to 255 visible ASCII characters')
-  if (idempotencyKey !== null) {
-    const stored = await peek(config.store, storeKey(echo.id, idempotencyKey))
-    if (stored !== undefined) return answerReplay(config, echo.id, stored, reject)
-  }
-
-  // 4. Not expired; a challenge without expiry is never accepted.
-  const expiresAt = echo.expires === undefined ? undefined : Rfc3339.toEpochMs(echo.expires)
-  if (expiresAt === undefined || at >= expiresAt) return reject('invalid-challenge', 'challenge has expired', echo.id)
-
-  // 5. The body is the one the challenge was issued for.
+  // 4. The body is the one the challenge was issued for, and the payload has the method's shape.
   if (digest !== undefined && echo.digest === undefined)
     return reject('invalid-challenge', 'challenge is not bound to this request body', echo.id)
   if (echo.digest !== undefined) {
@@ -147,13 +134,28 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
     if (!(await BodyDigest.verify(echo.digest, body).catch(() => false)))
       return reject('verification-failed', 'request body does not match the challenge digest', echo.id)
   }
-
   const payload = await validate(driver.payload, credential.payload)
   if (!payload.ok) return reject('malformed-credential', `payload is invalid (${payload.issue})`, echo.id)
 
+  // A retry with the Idempotency-Key of a request already answered gets that answer,
+  // for as long as it is stored, even after the challenge expired, but only when it
+  // carries the same credential and body: everything above was checked first.
+  const idempotencyKey = PROTECTED_METHODS.has(request.method) ? request.headers.get('idempotency-key') : null
+  if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey))
+    return problem(400, undefined, 'Idempotency-Key must be 1 to 255 visible ASCII characters')
+  const fp = fingerprint(token, digest)
+  if (idempotencyKey !== null) {
+    const stored = await peek(config.store, storeKey(echo.id, idempotencyKey), fp)
+    if (stored !== undefined) return answerReplay(config, echo.id, stored, reject)
+  }
+
+  // 5. Not expired; a challenge without expiry is never accepted.
+  const expiresAt = echo.expires === undefined ? undefined : Rfc3339.toEpochMs(echo.expires)
+  if (expiresAt === undefined || at >= expiresAt) return reject('invalid-challenge', 'challenge has expired', echo.id)
+
   // 6. Single use: claim the id atomically. A retry that carries the Idempotency-Key
   //    of the request that claimed it gets that request's stored response.
-  const owner = idempotencyKey === null ? '-' : `k:${idempotencyKey}`
+  const owner = idempotencyKey === null ? '-' : `k:${idempotencyKey}:${fp}`
   let previousOwner: string | undefined
   try {
     previousOwner = await config.store.putIfAbsent(`challenge:${echo.id}`, owner, expiresAt - at + CLAIM_SLACK_MS)
@@ -162,14 +164,14 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
   }
   if (previousOwner !== undefined) {
     if (idempotencyKey !== null && previousOwner === owner)
-      return answerReplay(config, echo.id, await recall(config.store, storeKey(echo.id, idempotencyKey), config.idempotencyWait), reject)
+      return answerReplay(config, echo.id, await recall(config.store, storeKey(echo.id, idempotencyKey), config.idempotencyWait, fp), reject)
     return reject('invalid-challenge', 'challenge has already been used', echo.id)
   }
 
   // From here on the challenge is spent: a refusal is recorded for the Idempotency-Key
   // so a retry learns the challenge is used instead of waiting for a response.
   const refuse = async (response: Response | Promise<Response>) => {
-    if (idempotencyKey !== null) await rememberRejection(config.store, storeKey(echo.id, idempotencyKey), config.idempotencyTtl)
+    if (idempotencyKey !== null) await rememberRejection(config.store, storeKey(echo.id, idempotencyKey), config.idempotencyTtl, fp)
     return response
   }
 
@@ -228,6 +230,7 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
     settlement,
     at,
     idempotencyKey,
+    fingerprint: fp,
   })
 }
 

@@ -530,6 +530,33 @@ describe('11. Idempotency-Key', () => {
     expectSettledOnce(fx)
   })
 
+  it('never serves a stored response to a forged payload with the same challenge and key', async () => {
+    const { fx, runs } = counting()
+    const first = await fx.unpaid(keyed('k-1'))
+    const genuine = await fx.retryRequest(first, keyed('k-1'))
+    expect((await fx.app(genuine)).status).toBe(201)
+    const forged = await fx.retryRequest(first, keyed('k-1'), { payload: (p) => ({ ...p, signature: 'forged' }) })
+    const response = await fx.app(forged)
+    await expect402(response, 'invalid-challenge', idOf(first))
+    expect(response.headers.get('idempotent-replayed')).toBeNull()
+    expect(response.headers.get('payment-receipt')).toBeNull()
+    expect(runs()).toBe(1)
+    expectSettledOnce(fx)
+  })
+
+  it('checks the body before serving a stored response: same credential and key, another body', async () => {
+    const { fx, runs } = counting()
+    const first = await fx.unpaid(keyed('k-1'))
+    const genuine = await fx.retryRequest(first, keyed('k-1'))
+    const authorization = genuine.headers.get('authorization')!
+    expect((await fx.app(genuine)).status).toBe(201)
+    const other = new Request(URL, { ...keyed('k-1', 'order #2'), headers: { authorization, 'idempotency-key': 'k-1' } })
+    const response = await fx.app(other)
+    await expect402(response, 'verification-failed', idOf(first))
+    expect(response.headers.get('idempotent-replayed')).toBeNull()
+    expect(runs()).toBe(1)
+  })
+
   it('rejects the same credential with a different key as invalid-challenge', async () => {
     const { fx, runs } = counting()
     const first = await fx.unpaid(keyed('k-1'))
@@ -723,8 +750,26 @@ describe('14. refund on failed delivery', () => {
     expectRefunded(fx)
   })
 
-  it('keeps the payment for a 404 and sends neither receipt nor refund (default refundOn)', async () => {
+  it('refunds a 404 by default: no receipt, Payment-Refund, balance restored', async () => {
     const fx = setup({ handler: () => new Response('no such city', { status: 404 }) })
+    const response = await fx.retry(await fx.unpaid())
+    expect(response.status).toBe(404)
+    expect(await response.text()).toBe('no such city')
+    expect(response.headers.get('payment-receipt')).toBeNull()
+    expect(decodeRefund(response)).toMatchObject({ status: 'refunded', method: 'ledger' })
+    expectRefunded(fx)
+  })
+
+  it('refunds a 302 by default (any non-2xx)', async () => {
+    const fx = setup({ handler: () => new Response(null, { status: 302, headers: { location: '/elsewhere' } }) })
+    const response = await fx.retry(await fx.unpaid())
+    expect(response.status).toBe(302)
+    expect(decodeRefund(response)).toMatchObject({ status: 'refunded' })
+    expectRefunded(fx)
+  })
+
+  it('keeps the payment for a 404 when refundOn says so, with neither receipt nor refund', async () => {
+    const fx = setup({ handler: () => new Response('no such city', { status: 404 }), refundOn: (status) => status >= 500 })
     const response = await fx.retry(await fx.unpaid())
     expect(response.status).toBe(404)
     expect(response.headers.get('payment-receipt')).toBeNull()
@@ -796,6 +841,12 @@ describe('16. Accept-Payment', () => {
 })
 
 describe('17. events', () => {
+  it('does not report a request without a credential as a rejected credential', async () => {
+    const fx = setup()
+    await fx.unpaid()
+    expect(fx.events.map((e) => e.type)).toEqual(['challenge-issued'])
+  })
+
   it('reports issue, verification and settlement of a paid request, never the credential or the secret', async () => {
     const fx = setup()
     const first = await fx.unpaid()
