@@ -144,6 +144,26 @@ export class VerificationError extends Error {
   }
 }
 
+/**
+ * Thrown by a driver's `settle` when money may have moved but the driver cannot tell
+ * (a timeout after broadcast, a rail 5xx, a PaymentIntent still `processing`). The
+ * server answers with the documented outcome-unknown problem instead of a 402, keeps
+ * the challenge used, and never tells the payer that nothing moved. Any error other
+ * than {@link VerificationError} thrown by `settle` is treated the same way: only a
+ * `VerificationError` from `settle` means "nothing moved".
+ */
+export class OutcomeUnknownError extends Error {
+  override readonly name = 'OutcomeUnknownError'
+  readonly code = 'payment-outcome-unknown'
+  constructor(
+    /** Safe to show the payer: names what is pending, never a secret. */
+    readonly reason: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(reason, options.cause === undefined ? undefined : { cause: options.cause })
+  }
+}
+
 /** Identity helper that checks and types a server driver. */
 export function server<Request extends JsonObject, Payload extends JsonObject, Verified>(
   driver: Server<Request, Payload, Verified>,

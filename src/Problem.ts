@@ -9,6 +9,13 @@
 export const BASE_URI = 'https://paymentauth.org/problems/'
 export const CONTENT_TYPE = 'application/problem+json'
 
+/**
+ * mppkit's own problem type for a settlement whose outcome is not known yet (the core
+ * draft defines none): the payment may have moved. Sent with status 504, `Retry-After`
+ * and the `challengeId`; retrying the same credential is how a payer resolves it.
+ */
+export const OUTCOME_UNKNOWN_TYPE = 'urn:mppkit:problem:payment-outcome-unknown'
+
 /** The problem types the core draft defines, with their title and HTTP status. */
 export const TYPES = {
   'payment-required': { title: 'Payment Required', status: 402 },

@@ -17,6 +17,7 @@ import { MppError } from '../errors.js'
 import * as Method from '../Method.js'
 import * as Receipt from '../Receipt.js'
 import { decodeObject } from '../internal/json.js'
+import { OUTCOME_UNKNOWN_TYPE } from '../Problem.js'
 import { PaymentDeniedError, PaymentOutcomeUnknownError, PaymentRejectedError } from './errors.js'
 import { candidatesIn, type Candidate } from './offers.js'
 import { sendWithCredential } from './redirects.js'
@@ -206,7 +207,12 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
       ;({ answer, response } = await sendPaid(prepared, headers))
     } catch (error) {
       emit({ type: 'payment-failed', offer, reason: 'no response after the credential was sent' })
-      throw new PaymentOutcomeUnknownError(offer, { cause: error })
+      throw new PaymentOutcomeUnknownError(offer, { cause: error, challengeId: challenge.id })
+    }
+    // The server says the payment may have moved: the budget stays reserved, nothing is paid again.
+    if (isProblem(answer) && (await problemType(answer)) === OUTCOME_UNKNOWN_TYPE) {
+      emit({ type: 'payment-failed', offer, reason: 'the server could not confirm the outcome of the payment', status: answer.status })
+      throw new PaymentOutcomeUnknownError(offer, { challengeId: challenge.id, response: answer })
     }
     if (answer.status === 402) {
       // The protocol settles all or nothing: a 402 after paying means nothing moved.
@@ -259,6 +265,11 @@ function isSecure(url: string): boolean {
   const { protocol, hostname } = new URL(url)
   if (protocol === 'https:') return true
   return protocol === 'http:' && (hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname))
+}
+
+/** Only problem bodies are read: a paid resource's body is the caller's, unread. */
+function isProblem(response: Response): boolean {
+  return (response.headers.get('content-type') ?? '').toLowerCase().startsWith('application/problem+json')
 }
 
 async function problemType(response: Response): Promise<string | undefined> {

@@ -19,10 +19,26 @@ export class PaymentDeniedError extends MppError {
 export class PaymentOutcomeUnknownError extends MppError {
   constructor(
     readonly offer: Offer,
-    options: { cause?: unknown } = {},
+    options: {
+      cause?: unknown
+      /** The id of the challenge that was paid: retry with the same credential to resolve the outcome. */
+      challengeId?: string
+      /** The server's answer when it said the outcome is unknown (absent when no answer came). */
+      response?: Response
+    } = {},
   ) {
-    super('payment-outcome-unknown', `no response after paying ${offer.display}; the payment may have settled`, options)
+    super(
+      'payment-outcome-unknown',
+      options.response
+        ? `the server could not confirm the payment of ${offer.display}; it may have settled`
+        : `no response after paying ${offer.display}; the payment may have settled`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    )
+    this.challengeId = options.challengeId
+    this.response = options.response
   }
+  readonly challengeId: string | undefined
+  readonly response: Response | undefined
 }
 
 /** The server refused the payment it was sent (a 402 after paying); nothing settled, per the protocol. */

@@ -9,5 +9,7 @@ export type ServerEvent =
   | { type: 'payment-refused'; challengeId: string; method: string; intent: string }
   | { type: 'payment-settled'; challengeId: string; method: string; intent: string; reference: string }
   | { type: 'payment-failed'; challengeId: string; method: string; intent: string; stage: 'verify' | 'settle'; reason: string }
+  /** Settlement may or may not have moved money; the challenge stays used until it is resolved. */
+  | { type: 'payment-outcome-unknown'; challengeId: string; method: string; intent: string; reason: string }
   | { type: 'payment-refunded'; challengeId: string; method: string; reference: string; result: 'refunded' | 'failed' | 'unsupported' }
   | { type: 'idempotent-replay'; challengeId: string }

@@ -16,7 +16,7 @@ import { validate } from '../internal/standardSchema.js'
 import type { ServerEvent } from './events.js'
 import { fingerprint, peek, PROTECTED_METHODS, recall, rememberRejection, storeKey } from './idempotency.js'
 import { settledPayment, type Paid } from './paid.js'
-import { methodUnsupported, paymentRequired, problem } from './responses.js'
+import { methodUnsupported, outcomeUnknown, paymentRequired, problem } from './responses.js'
 import type { Store } from './Store.js'
 
 type AnyDriver = Method.Server<any, any, any>
@@ -163,6 +163,8 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
     return problem(503, undefined, 'payment state is unavailable; nothing was charged')
   }
   if (previousOwner !== undefined) {
+    // A retry of a credential whose settlement outcome is unknown learns that again, not "already used".
+    if (previousOwner === `unknown:${fp}`) return outcomeUnknown(echo.id, 'the outcome of this payment is not known yet; retry later with the same credential')
     if (idempotencyKey !== null && previousOwner === owner)
       return answerReplay(config, echo.id, await recall(config.store, storeKey(echo.id, idempotencyKey), config.idempotencyWait, fp), reject)
     return reject('invalid-challenge', 'challenge has already been used', echo.id)
@@ -215,6 +217,14 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
   try {
     settlement = await driver.settle({ ...context, verified })
   } catch (error) {
+    // Only a VerificationError means nothing moved; anything else may have moved money.
+    if (!(error instanceof Method.VerificationError)) {
+      const reason = error instanceof Method.OutcomeUnknownError ? error.reason : 'the payment method did not confirm the outcome'
+      config.emit({ type: 'payment-outcome-unknown', ...base, reason })
+      // The claim now says so, for the challenge's remaining life: a retry of this credential is told the same.
+      await config.store.set(`challenge:${echo.id}`, `unknown:${fp}`, expiresAt - at + CLAIM_SLACK_MS).catch(() => {})
+      return outcomeUnknown(echo.id, `${reason}; the payment may have settled. Retry later with the same credential; do not pay again`)
+    }
     const { code, reason } = failureOf(error)
     config.emit({ type: 'payment-failed', ...base, stage: 'settle', reason })
     return refuse(reject(code, reason, echo.id))

@@ -25,6 +25,21 @@ export function problem(status: number, code: Problem.Code | undefined, detail: 
   return new Response(JSON.stringify(body), { status, headers: PROBLEM_HEADERS })
 }
 
+/** How long a payer is asked to wait before retrying a payment whose outcome is unknown. */
+export const OUTCOME_RETRY_AFTER_SECONDS = 30
+
+/**
+ * 504 for a settlement whose outcome is unknown: never a 402 (which tells the payer
+ * nothing moved). Carries the challenge id, so the payer can retry the same credential.
+ */
+export function outcomeUnknown(challengeId: string, detail: string): Response {
+  const body = { type: Problem.OUTCOME_UNKNOWN_TYPE, title: 'Payment Outcome Unknown', status: 504, detail, challengeId }
+  return new Response(JSON.stringify(body), {
+    status: 504,
+    headers: { ...PROBLEM_HEADERS, 'retry-after': String(OUTCOME_RETRY_AFTER_SECONDS) },
+  })
+}
+
 /** 400 for an unsupported method, with the challenges this route does accept. */
 export function methodUnsupported(challenges: readonly Challenge.Challenge[], detail: string): Response {
   const response = problem(400, 'method-unsupported', detail)

@@ -158,6 +158,61 @@ describe('outcome unknown', () => {
   })
 })
 
+describe('outcome unknown, said by the server', () => {
+  it('a settlement the rail did not confirm: 504 with the challenge id, PaymentOutcomeUnknownError, budget kept, a retry of the same credential told the same', async () => {
+    const ledger = createLedger({ currency: 'usd', decimals: 2 })
+    const alice = ledger.open('alice', 1_000n)
+    const inner = ledger.server({ recipient: 'shop' })
+    // The money moves, then the connection to the rail drops before it confirms.
+    const flaky = { ...inner, settle: async (context: Parameters<typeof inner.settle>[0]) => {
+      await inner.settle(context)
+      throw new Error('socket hang up')
+    } }
+    const server = createPaymentServer({ realm: 'api.test', secrets: [SECRET], methods: [flaky] })
+    const api = await site(server.route({ price: '0.25' }, () => new Response('paid')))
+    const events: ClientEvent[] = []
+    const pay = createPaymentFetch({ methods: [ledger.client(alice)], policy: budgetOfOne, onEvent: (e) => events.push(e) })
+
+    const error = await pay(`${api.url}/x`).catch((e: unknown) => e)
+
+    expect(error).toBeInstanceOf(PaymentOutcomeUnknownError)
+    const unknown = error as PaymentOutcomeUnknownError
+    const [authorization] = api.requests.flatMap((r) => r.authorizations)
+    const challengeId = Credential.parse(authorization!).challenge.id
+    expect(unknown.challengeId).toBe(challengeId)
+    expect(unknown.response?.status).toBe(504)
+    expect(unknown.response?.headers.get('retry-after')).toBe('30')
+    expect(unknown.response?.headers.get('www-authenticate')).toBeNull()
+    expect(unknown.response?.headers.get('payment-receipt')).toBeNull()
+    expect(await unknown.response!.json()).toMatchObject({ type: 'urn:mppkit:problem:payment-outcome-unknown', status: 504, challengeId })
+    expect(ledger.balance('alice')).toBe(975n)
+    expect(events.at(-1)).toMatchObject({ type: 'payment-failed', status: 504 })
+
+    // The day's budget (one payment) is still held by the payment that may have settled.
+    const denied = await pay(`${api.url}/x`).catch((e: unknown) => e)
+    expect(denied).toBeInstanceOf(PaymentDeniedError)
+
+    // Retrying the same credential is answered the same way, never "already used" (a 402 would mean nothing moved).
+    const retried = await fetch(`${api.url}/x`, { headers: { authorization: authorization! } })
+    expect(retried.status).toBe(504)
+    expect(await retried.json()).toMatchObject({ type: 'urn:mppkit:problem:payment-outcome-unknown', challengeId })
+    expect(ledger.transfers).toHaveLength(1)
+  })
+
+  it('a settlement refused by the method (VerificationError) is still a 402 that releases the budget', async () => {
+    const ledger = createLedger({ currency: 'usd', decimals: 2 })
+    const alice = ledger.open('alice', 10n) // too little: settle refuses, nothing moves
+    const inner = ledger.server({ recipient: 'shop' })
+    const lenient = { ...inner, verify: async (context: Parameters<typeof inner.verify>[0]) => ({ account: context.payload.account, amount: BigInt(context.request.amount) }) }
+    const server = createPaymentServer({ realm: 'api.test', secrets: [SECRET], methods: [lenient] })
+    const api = await site(server.route({ price: '0.25' }, () => new Response('paid')))
+    const pay = createPaymentFetch({ methods: [ledger.client(alice)], policy: budgetOfOne })
+    const error = await pay(`${api.url}/x`).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'payment-failed', problem: 'payment-insufficient' })
+    expect(ledger.transfers).toHaveLength(0)
+  })
+})
+
 describe('refunds', () => {
   it('a paid request the handler fails (500) is refunded: payment-refund header, event, ledger restored, budget released', async () => {
     const { ledger, server, client } = setup()

@@ -501,12 +501,22 @@ describe('5. Stripe does not confirm', () => {
     expect(delivered).toHaveLength(0)
   })
 
-  it('processing: 402 verification-failed, nothing delivered', async () => {
+  it('processing: 504 outcome unknown (never a 402: it may still succeed), nothing delivered, a retry told the same', async () => {
     const { url, delivered } = await shop()
     const authorization = await authorizationFor(await challengeFrom(url), helperClient())
     double.setNextPaymentIntentOutcome({ status: 'processing' })
-    const { problem } = await expectProblem(await send(url, authorization), 'verification-failed')
-    expect(problem.detail).toMatch(/processing/)
+    const details: string[] = []
+    for (const response of [await send(url, authorization), await send(url, authorization)]) {
+      expect(response.status).toBe(504)
+      expect(response.headers.get('retry-after')).not.toBeNull()
+      expect(response.headers.get('www-authenticate')).toBeNull()
+      const problem = await response.json()
+      expect(problem).toMatchObject({ type: 'urn:mppkit:problem:payment-outcome-unknown', challengeId: Credential.parse(authorization).challenge.id })
+      details.push(problem.detail)
+    }
+    expect(details[0]).toMatch(/processing/)
+    expect(details[1]).toMatch(/not known yet/)
+    expect(double.requestsTo(PI)).toHaveLength(1)
     expect(delivered).toHaveLength(0)
   })
 
@@ -527,14 +537,18 @@ describe('5. Stripe does not confirm', () => {
     expect(delivered).toHaveLength(0)
   })
 
-  it('api_error (500): 402 with a generic detail, nothing delivered', async () => {
-    const { url, delivered } = await shop()
+  it('api_error (500): 504 outcome unknown with a generic detail (the PaymentIntent may exist), nothing delivered', async () => {
+    const { url, delivered, events } = await shop()
     const authorization = await authorizationFor(await challengeFrom(url), helperClient())
     double.setNextPaymentIntentOutcome({ error: 'api_error' })
     const response = await send(url, authorization)
     const everything = await everythingSent(response)
-    const { problem } = await expectProblem(response, 'verification-failed')
-    expect(problem.detail).toBe('Stripe could not process the payment; nothing was delivered')
+    expect(response.status).toBe(504)
+    const problem = JSON.parse(everything.slice(everything.indexOf('{')))
+    expect(problem.type).toBe('urn:mppkit:problem:payment-outcome-unknown')
+    expect(problem.detail).toMatch(/^Stripe did not confirm the payment; the payment may have settled/)
+    expect(events.map((e: { type: string }) => e.type)).toContain('payment-outcome-unknown')
+    for (const secret of stripeSecrets()) expect(JSON.stringify(events)).not.toContain(secret)
     expect(double.requestsTo(PI)).toHaveLength(1) // the driver's client does not retry here
     expect(double.requestsTo(PI)[0]!.status).toBe(500)
     for (const secret of stripeSecrets()) expect(everything).not.toContain(secret)

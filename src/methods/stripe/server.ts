@@ -124,6 +124,8 @@ export function chargeServer(options: ChargeServerOptions): Method.Server<Charge
       // retried by the SDK after a dropped connection: delivering it delivers once.
       if (intent.status === 'requires_action')
         throw new Method.VerificationError('the payment requires customer action (such as 3-D Secure), which this flow cannot complete')
+      // `processing` may still succeed: the money may move, so this is not "nothing moved".
+      if (intent.status === 'processing') throw new Method.OutcomeUnknownError('the card network has not confirmed the payment yet (processing)')
       if (intent.status !== 'succeeded') throw new Method.VerificationError(`the PaymentIntent is ${intent.status}, not succeeded`)
       if (BigInt(intent.amount) !== amount || intent.currency !== request.currency)
         throw new Method.VerificationError('Stripe confirmed a different amount or currency than the challenge')
@@ -176,16 +178,34 @@ function connectParams(connect: Connect, amount: bigint): Record<string, unknown
   }
 }
 
-/** A payer-safe reason for a Stripe error: its codes, never its message or request details. */
-function stripeFailure(error: unknown): Method.VerificationError {
+/**
+ * A payer-safe reason for a Stripe error: its codes, never its message or request
+ * details. Card and request errors are definitive (nothing moved); API and connection
+ * errors are not: the PaymentIntent may have been created and confirmed.
+ */
+function stripeFailure(error: unknown): Method.VerificationError | Method.OutcomeUnknownError {
   const e = error as { rawType?: string; code?: string; decline_code?: string; type?: string }
   if (e?.rawType === 'idempotency_error' || e?.type === 'StripeIdempotencyError')
-    return new Method.VerificationError('this payment was already processed for another request', { cause: error })
+    return new Method.VerificationError('this payment was already processed for another request', { cause: scrubbed(error) })
   if (e?.rawType === 'card_error' || e?.type === 'StripeCardError')
-    return new Method.VerificationError(`the card was declined (${e.decline_code ?? e.code ?? 'card_declined'})`, { cause: error })
+    return new Method.VerificationError(`the card was declined (${e.decline_code ?? e.code ?? 'card_declined'})`, { cause: scrubbed(error) })
   if (e?.rawType === 'invalid_request_error')
-    return new Method.VerificationError(`Stripe rejected the payment (${e.code ?? 'invalid_request'})`, { cause: error })
-  return new Method.VerificationError('Stripe could not process the payment; nothing was delivered', { cause: error })
+    return new Method.VerificationError(`Stripe rejected the payment (${e.code ?? 'invalid_request'})`, { cause: scrubbed(error) })
+  // Stripe refused the request itself (bad key, no permission, rate limited): nothing was processed.
+  if (e?.rawType === 'authentication_error' || e?.rawType === 'permission_error' || e?.rawType === 'rate_limit_error' ||
+      e?.type === 'StripeAuthenticationError' || e?.type === 'StripePermissionError' || e?.type === 'StripeRateLimitError')
+    return new Method.VerificationError('Stripe could not process the payment; nothing was charged', { cause: scrubbed(error) })
+  return new Method.OutcomeUnknownError('Stripe did not confirm the payment', { cause: scrubbed(error) })
+}
+
+/**
+ * The cause kept for operators, without the request's idempotency key: ours embeds the
+ * payer's token (`<challenge id>_<spt>`), which must not reach a log.
+ */
+function scrubbed(error: unknown): unknown {
+  const e = error as { type?: unknown; rawType?: unknown; code?: unknown; statusCode?: unknown; requestId?: unknown }
+  if (e === null || typeof e !== 'object') return undefined
+  return { type: e.type, rawType: e.rawType, code: e.code, statusCode: e.statusCode, requestId: e.requestId }
 }
 
 function errorCode(error: unknown): string | undefined {

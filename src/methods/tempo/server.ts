@@ -162,7 +162,8 @@ export function chargeServer(options: ChargeServerOptions): Method.Server<Charge
         if (!(await proofs.claim(keccak256(final)))) throw new Method.VerificationError('this transaction was already presented')
       }
       const mined = await broadcast(options.client, final, options.broadcastTimeout ?? 20_000)
-      if (!mined) throw new Method.VerificationError('the transaction was not confirmed in time')
+      // Broadcast but unconfirmed: it may still be mined, so this is not "nothing moved".
+      if (!mined) throw new Method.OutcomeUnknownError('the transaction was broadcast and not yet confirmed')
       if (mined.status !== 'success') throw new Method.VerificationError('the transaction reverted')
       if (!Effects.satisfied(Effects.expected(request), Effects.fromLogs(mined.logs, request.currency as Address), false))
         throw new Method.VerificationError('the mined transaction did not move the expected amounts')
