@@ -78,6 +78,15 @@ export type SettleContext<Request, Payload, Verified> = VerifyContext<Request, P
   readonly verified: Verified
 }
 
+/** What became of a settlement whose outcome was not known when `settle` returned. */
+export type LookupResult =
+  /** Money moved: this is the settlement `settle` would have returned. */
+  | { readonly status: 'settled'; readonly settlement: Settlement }
+  /** Nothing moved, and nothing will for this attempt: the payer may be asked again. */
+  | { readonly status: 'not-settled'; readonly reason: string }
+  /** The rail has not decided yet (a PaymentIntent still `processing`, a transaction not mined). */
+  | { readonly status: 'pending' }
+
 export type RefundResult = { readonly status: 'refunded'; readonly reference: string } | { readonly status: 'failed'; readonly reason: string }
 
 /** The server half of a method. */
@@ -87,8 +96,19 @@ export type Server<Request extends JsonObject = JsonObject, Payload extends Json
     buildRequest(route: RouteOptions): Request | Promise<Request>
     /** Checks the proof. Throw {@link VerificationError} with a reason safe to show the payer. */
     verify(context: VerifyContext<Request, Payload>): Promise<Verified>
-    /** Moves the money (or confirms it moved). Called only after `verify` and the server's authorize hook. */
+    /**
+     * Moves the money (or confirms it moved). Called only after `verify` and the server's
+     * authorize hook. It may be called again for the same challenge and payload after a
+     * crash or an unknown outcome, so it must not move money twice: key the rail's
+     * idempotency on the challenge id, or find the earlier attempt first.
+     */
     settle(context: SettleContext<Request, Payload, Verified>): Promise<Settlement>
+    /**
+     * Finds what became of an earlier `settle` for this challenge whose outcome was not
+     * known (it threw something other than {@link VerificationError}, or the process
+     * died). Optional: without it the server calls `settle` again, which must be idempotent.
+     */
+    lookup?(context: SettleContext<Request, Payload, Verified>): Promise<LookupResult>
     /** Gives a settled payment back, when the rail can; idempotent for the same settlement. */
     refund?(context: { readonly settlement: Settlement; readonly request: Request; readonly challenge: Challenge }): Promise<RefundResult>
   }
