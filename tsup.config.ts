@@ -7,6 +7,7 @@ export const entries = {
   'client/index': 'src/client/index.ts',
   'testing/index': 'src/testing/index.ts',
   'redis/index': 'src/redis/index.ts',
+  'postgres/index': 'src/postgres/index.ts',
   'conformance/index': 'src/conformance/index.ts',
   'stripe/index': 'src/methods/stripe/index.ts',
   'tempo/index': 'src/methods/tempo/index.ts',
@@ -27,7 +28,7 @@ export default defineConfig([
     splitting: true,
     treeshake: true,
     // Optional peers stay imports: only their own subpath loads them.
-    external: ['viem', 'stripe', 'ioredis', 'express', 'hono', 'zod'],
+    external: ['viem', 'stripe', 'ioredis', 'pg', 'express', 'hono', 'zod'],
   },
   {
     // The CLI uses top-level await, which only ESM has.

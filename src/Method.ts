@@ -50,8 +50,15 @@ export type RouteOptions = {
 
 /** Replay guard a driver uses for its own proofs (a transaction hash, a token). */
 export type ProofGuard = {
-  /** Atomically marks a proof as used; false when it was used before (by any process sharing the Store). */
-  claim(proof: string): Promise<boolean>
+  /**
+   * Marks a proof as used by this challenge; false when another challenge used it
+   * (in any process sharing the Store). Claims made during `verify` are written
+   * together with the payment's record, after `verify` and the authorize hook
+   * passed, and released if the payment definitely moves nothing; claims made during
+   * `settle` are written at once. `expiresAt` (epoch ms) bounds the claim to how long
+   * the proof could be presented again (default: the server's `proofTtl`).
+   */
+  claim(proof: string, options?: { readonly expiresAt?: number }): Promise<boolean>
 }
 
 export type VerifyContext<Request, Payload> = {

@@ -45,6 +45,8 @@ export type ErrorCode =
   | 'settlement-failed'
   | 'configuration-invalid'
   | 'store-failure'
+  | 'store-timeout'
+  | 'store-not-durable'
   | 'policy-denied'
   | 'payment-outcome-unknown'
   | 'challenge-expired'

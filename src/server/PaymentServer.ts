@@ -19,6 +19,7 @@ import * as Utf8 from '../internal/utf8.js'
 import { verifyCredential, type ExpectedRequest, type Paid, type PipelineConfig } from './pipeline.js'
 import type { Store } from './Store.js'
 import { memoryStore } from './stores/memory.js'
+import { withDeadlines } from './deadline.js'
 import type { ServerEvent } from './events.js'
 
 export type PaymentServerConfig = {
@@ -44,8 +45,24 @@ export type PaymentServerConfig = {
   proofTtl?: number
   /** How long a response stays stored for `Idempotency-Key` replays (default 24 hours). */
   idempotencyTtl?: number
-  /** How long a retry waits for the first request with its `Idempotency-Key` to finish (default 10 s). */
+  /** How long a retry of a payment still in progress waits for it before being told to come back (default 10 s). */
   idempotencyWait?: number
+  /** Deadline for each Store call (default 2 s); a store slower than this answers 503 and nothing is charged. */
+  storeTimeout?: number
+  /** How long the handler may take after payment before it is refunded and answered 504 (default 30 s). */
+  handlerTimeout?: number
+  /** How long reading a request body may take (default 30 s); a slower upload gets 408. */
+  bodyTimeout?: number
+  /**
+   * How long a payment's record refuses replays beyond its challenge's expiry (default 5
+   * minutes). Expiry is judged by the Store's clock, so this need not cover clock skew
+   * between servers.
+   */
+  claimMargin?: number
+  /** How long a payment not yet delivered is kept for the payer's retry and for `reconcile` (default 24 hours). */
+  recordRetention?: number
+  /** How long settling may take before a retry of the same credential takes the payment over (default 60 s). */
+  settleLease?: number
   /**
    * Runs after a payment verified and before it settles: return false (or a Response)
    * to refuse with 403 and no challenge. Nothing is charged.
@@ -100,6 +117,12 @@ const DEFAULTS = {
   proofTtl: 400 * 24 * 3600_000,
   idempotencyTtl: 24 * 3600_000,
   idempotencyWait: 10_000,
+  storeTimeout: 2_000,
+  handlerTimeout: 30_000,
+  bodyTimeout: 30_000,
+  claimMargin: 5 * 60_000,
+  recordRetention: 24 * 3600_000,
+  settleLease: 60_000,
 }
 
 export function createPaymentServer(config: PaymentServerConfig): PaymentServer {
@@ -124,7 +147,8 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
     realm: config.realm,
     ring,
     drivers,
-    store: config.store ?? memoryStore(),
+    // The default store keeps time by the server's clock (an injected one too).
+    store: withDeadlines(config.store ?? memoryStore({ now }), config.storeTimeout ?? DEFAULTS.storeTimeout),
     now,
     bindBody: config.bindBody ?? true,
     maxBodyBytes: config.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
@@ -132,6 +156,11 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
     proofTtl: config.proofTtl ?? DEFAULTS.proofTtl,
     idempotencyTtl: config.idempotencyTtl ?? DEFAULTS.idempotencyTtl,
     idempotencyWait: config.idempotencyWait ?? DEFAULTS.idempotencyWait,
+    claimMargin: config.claimMargin ?? DEFAULTS.claimMargin,
+    recordRetention: config.recordRetention ?? DEFAULTS.recordRetention,
+    settleLease: config.settleLease ?? DEFAULTS.settleLease,
+    handlerTimeout: config.handlerTimeout ?? DEFAULTS.handlerTimeout,
+    bodyTimeout: config.bodyTimeout ?? DEFAULTS.bodyTimeout,
     refundOn: config.refundOn ?? ((status) => status < 200 || status >= 300),
     emit: config.onEvent ?? (() => {}),
     ...(config.authorize && { authorize: config.authorize }),
@@ -201,13 +230,7 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
       return async (request) => {
         const result = await gate.check(request)
         if (!result.paid) return result.response
-        let response: Response
-        try {
-          response = await handler(result.request, result)
-        } catch (error) {
-          return result.fail(error)
-        }
-        return result.respond(response)
+        return result.deliver(() => handler(result.request, result))
       }
     },
   }

@@ -13,3 +13,9 @@ export type ServerEvent =
   | { type: 'payment-outcome-unknown'; challengeId: string; method: string; intent: string; reason: string }
   | { type: 'payment-refunded'; challengeId: string; method: string; reference: string; result: 'refunded' | 'failed' | 'unsupported' }
   | { type: 'idempotent-replay'; challengeId: string }
+  /** A retry of the same credential took over a payment its first request left unfinished (crash, hang, unknown outcome). */
+  | { type: 'payment-resumed'; challengeId: string; method: string; intent: string; state: 'settling' | 'unknown' | 'settled' }
+  /** The handler did not answer within `handlerTimeout`; the payment is refunded. */
+  | { type: 'handler-timeout'; challengeId: string; method: string; intent: string }
+  /** The payment's end state could not be written to the Store; `reconcile` or an operator must look at it. */
+  | { type: 'payment-record-failed'; challengeId: string; method: string; intent: string; state: string }

@@ -18,8 +18,6 @@ export const MAX_STORED_BYTES = 1024 * 1024
 type Stored = { fp: string } & (
   | { status: number; statusText: string; headers: Array<[string, string]>; body: string }
   | { tooLarge: true }
-  // The request that claimed the challenge was refused (402/403): a retry is a replay of a used challenge.
-  | { rejected: true }
 )
 
 /**
@@ -38,19 +36,14 @@ export function storeKey(challengeId: string, idempotencyKey: string): string {
  * Buffers a response, stores it, and returns an equivalent fresh response. A store
  * failure loses only the replay copy: the paid response is still delivered.
  */
-export async function remember(store: Store, key: string, response: Response, ttlMs: number, fp: string): Promise<Response> {
+export async function remember(store: Store, key: string, response: Response, expiresAt: number, fp: string): Promise<Response> {
   const bytes = new Uint8Array(await response.arrayBuffer())
   const stored: Stored =
     bytes.length > MAX_STORED_BYTES
       ? { fp, tooLarge: true }
       : { fp, status: response.status, statusText: response.statusText, headers: [...response.headers], body: Base64url.encode(bytes) }
-  await store.set(key, JSON.stringify(stored), ttlMs).catch(() => {})
+  await store.set(key, JSON.stringify(stored), expiresAt).catch(() => {})
   return new Response(response.status === 204 || response.status === 304 ? null : bytes, response)
-}
-
-/** Marks a key whose request was refused after claiming its challenge. */
-export async function rememberRejection(store: Store, key: string, ttlMs: number, fp: string): Promise<void> {
-  await store.set(key, JSON.stringify({ fp, rejected: true } satisfies Stored), ttlMs).catch(() => {})
 }
 
 /**
@@ -62,22 +55,10 @@ export async function peek(store: Store, key: string, fp: string): Promise<Respo
   return text === undefined ? undefined : revive(text, fp)
 }
 
-/** The stored response for a key, waiting up to `waitMs` while the first request is still running. */
-export async function recall(store: Store, key: string, waitMs: number, fp: string): Promise<Response | 'in-progress' | 'too-large' | 'rejected'> {
-  const deadline = Date.now() + waitMs
-  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-    const found = await peek(store, key, fp)
-    if (found !== undefined) return found
-    if (Date.now() >= deadline) return 'in-progress'
-    await new Promise((resolve) => setTimeout(resolve, delay))
-  }
-}
-
 function revive(text: string, fp: string): Response | 'too-large' | 'rejected' {
   const stored = JSON.parse(text) as Stored
   if (stored.fp !== fp) return 'rejected'
   if ('tooLarge' in stored) return 'too-large'
-  if ('rejected' in stored) return 'rejected'
   const body = stored.status === 204 || stored.status === 304 ? null : Base64url.decode(stored.body)
   const response = new Response(body, { status: stored.status, statusText: stored.statusText, headers: stored.headers })
   response.headers.set('idempotent-replayed', 'true')

@@ -9,6 +9,7 @@ import * as Receipt from '../Receipt.js'
 import { encodeObject, type JsonObject } from '../internal/json.js'
 import type { ServerEvent } from './events.js'
 import { remember, storeKey } from './idempotency.js'
+import * as Lifecycle from './lifecycle.js'
 import { privateCacheControl, problem, withHeaders } from './responses.js'
 import type { Store } from './Store.js'
 
@@ -30,6 +31,12 @@ export type Paid = {
   respond(response: Response): Promise<Response>
   /** The handler threw after the payment settled: refund and answer 500. */
   fail(error: unknown): Promise<Response>
+  /**
+   * Runs the handler under the server's `handlerTimeout` and finishes its response
+   * (`respond`, or `fail` if it throws). A handler that does not answer in time is
+   * answered 504 and the payment refunded; what it returns later is dropped.
+   */
+  deliver(handler: () => Response | Promise<Response>): Promise<Response>
 }
 
 /** What a handler learns about the payment of its request (what adapters hand on). */
@@ -47,17 +54,21 @@ type Settled = {
   idempotencyKey: string | null
   /** The credential and body this payment was made with; stored answers are bound to it. */
   fingerprint: string
+  /** The lifecycle record as `settled`; finishing moves it to its end state. */
+  record: { key: string; value: string; record: Lifecycle.PaymentRecord; replayUntil: number }
 }
 
 type Config = {
   store: Store
   idempotencyTtl: number
+  handlerTimeout: number
+  now: () => number
   refundOn: (status: number) => boolean
   emit: (event: ServerEvent) => void
 }
 
 export function settledPayment(config: Config, settled: Settled): Paid {
-  const { driver, echo, credential, request, paymentRequest, settlement, at, idempotencyKey, fingerprint } = settled
+  const { driver, echo, credential, request, paymentRequest, settlement, at, idempotencyKey, fingerprint, record } = settled
   const base = { challengeId: echo.id, method: driver.name, intent: driver.intent }
   const receipt = Receipt.from({
     ...settlement.receipt,
@@ -74,16 +85,35 @@ export function settledPayment(config: Config, settled: Settled): Paid {
       return { status: 'failed' as const, reason: 'refund request failed' }
     }
   }
+  // The record's end state, written after the stored replay copy so that a waiting
+  // retry finds the response. A failed write leaves it `settled`: a later retry of the
+  // same credential would be served again, which is why it is reported.
+  const close = async (next: string, expiresAt?: number) => {
+    const closed = await config.store.swap(record.key, record.value, next, expiresAt).catch(() => false)
+    if (!closed) config.emit({ type: 'payment-record-failed', ...base, state: next === Lifecycle.DELIVERED ? 'delivered' : (JSON.parse(next) as Lifecycle.PaymentRecord).state })
+  }
   const refundHeader = async () => {
     const result = await refund()
     config.emit({ type: 'payment-refunded', ...base, reference: settlement.reference, result: result.status })
+    await close(
+      Lifecycle.encode({
+        ...record.record,
+        state: result.status === 'refunded' ? 'refunded' : 'refund-failed',
+        ...(result.status === 'failed' && { reason: result.reason }),
+        ...(result.status === 'unsupported' && { reason: 'the payment method cannot refund' }),
+      }),
+    )
     return encodeObject({ status: result.status, method: driver.name, ...('reference' in result && { reference: result.reference }) })
   }
-  const finish = (response: Response) =>
-    idempotencyKey === null ? response : remember(config.store, storeKey(echo.id, idempotencyKey), response, config.idempotencyTtl, fingerprint)
+  const finish = async (response: Response, delivered: boolean) => {
+    const finished =
+      idempotencyKey === null ? response : await remember(config.store, storeKey(echo.id, idempotencyKey), response, config.now() + config.idempotencyTtl, fingerprint)
+    if (delivered) await close(Lifecycle.DELIVERED, record.replayUntil)
+    return finished
+  }
 
   let responded = false
-  return {
+  const paid: Paid = {
     request,
     credential,
     challenge: echo,
@@ -99,15 +129,36 @@ export function settledPayment(config: Config, settled: Settled): Paid {
             'payment-receipt': Receipt.serialize(receipt),
             'cache-control': privateCacheControl(response.headers.get('cache-control')),
           }),
+          true,
         )
-      if (config.refundOn(response.status)) return finish(withHeaders(response, { 'payment-refund': await refundHeader() }))
-      return finish(response)
+      if (config.refundOn(response.status)) return finish(withHeaders(response, { 'payment-refund': await refundHeader() }), false)
+      return finish(response, true)
     },
     async fail() {
       if (responded) throw new TypeError('respond() was already called for this payment')
       responded = true
       const response = problem(500, undefined, 'the resource could not be delivered after payment')
-      return finish(withHeaders(response, { 'payment-refund': await refundHeader() }))
+      return finish(withHeaders(response, { 'payment-refund': await refundHeader() }), false)
+    },
+    async deliver(handler) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), config.handlerTimeout)
+      })
+      let outcome: Response | 'timeout'
+      try {
+        outcome = await Promise.race([Promise.resolve().then(handler), timedOut])
+      } catch (error) {
+        return paid.fail(error)
+      } finally {
+        clearTimeout(timer)
+      }
+      if (outcome !== 'timeout') return paid.respond(outcome)
+      responded = true
+      config.emit({ type: 'handler-timeout', ...base })
+      const response = problem(504, undefined, `the resource was not ready within ${config.handlerTimeout} ms after payment`)
+      return finish(withHeaders(response, { 'payment-refund': await refundHeader() }), false)
     },
   }
+  return paid
 }

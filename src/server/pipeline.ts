@@ -8,15 +8,16 @@ import * as Challenge from '../Challenge.js'
 import type * as ChallengeId from '../ChallengeId.js'
 import * as Credential from '../Credential.js'
 import { isMppError } from '../errors.js'
-import * as Method from '../Method.js'
-import * as Problem from '../Problem.js'
+import type * as Method from '../Method.js'
+import type * as Problem from '../Problem.js'
 import type { JsonObject } from '../internal/json.js'
 import * as Rfc3339 from '../internal/rfc3339.js'
 import { validate } from '../internal/standardSchema.js'
 import type { ServerEvent } from './events.js'
-import { fingerprint, peek, PROTECTED_METHODS, recall, rememberRejection, storeKey } from './idempotency.js'
-import { settledPayment, type Paid } from './paid.js'
-import { methodUnsupported, outcomeUnknown, paymentRequired, problem } from './responses.js'
+import { begin, resumeExpired, type Attempt } from './attempt.js'
+import { fingerprint, peek, PROTECTED_METHODS, storeKey } from './idempotency.js'
+import type { Paid } from './paid.js'
+import { methodUnsupported, paymentRequired, problem } from './responses.js'
 import type { Store } from './Store.js'
 
 type AnyDriver = Method.Server<any, any, any>
@@ -32,7 +33,18 @@ export type PipelineConfig = {
   maxCredentialBytes: number
   proofTtl: number
   idempotencyTtl: number
+  /** How long a retry waits for the payment it repeats to finish before it is told to come back. */
   idempotencyWait: number
+  /** Added to a challenge's expiry for how long its record refuses replays. */
+  claimMargin: number
+  /** How long a record not yet delivered is kept for the payer's retry and for reconciliation. */
+  recordRetention: number
+  /** How long an owner may take to settle before a retry takes its payment over. */
+  settleLease: number
+  /** How long the handler may take before the payment is refunded. */
+  handlerTimeout: number
+  /** How long reading the request body may take. */
+  bodyTimeout: number
   refundOn: (status: number) => boolean
   emit: (event: ServerEvent) => void
   authorize?: (context: { request: Request; method: string; intent: string; paymentRequest: JsonObject }) =>
@@ -53,10 +65,7 @@ export type RouteContext = {
   bind: Readonly<Record<string, string>>
 }
 
-// Margin added to a claim's lifetime beyond the challenge expiry, for clock skew between processes.
-const CLAIM_SLACK_MS = 5 * 60_000
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
-const NEVER_ABORTED = new AbortController().signal
 
 export async function verifyCredential(config: PipelineConfig, route: RouteContext): Promise<Response | Paid> {
   const { request } = route
@@ -67,9 +76,10 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
   let digest: string | undefined
   if (config.bindBody && canHaveBody(request.method)) {
     try {
-      body = await BodyDigest.readBody(request.body, config.maxBodyBytes)
+      body = await readBodyWithin(request, config)
     } catch (error) {
       if (isMppError(error, 'body-too-large')) return problem(413, undefined, `request body exceeds ${config.maxBodyBytes} bytes`)
+      if (error === BODY_TIMEOUT) return problem(408, undefined, `request body did not arrive within ${config.bodyTimeout} ms; nothing was charged`)
       throw error
     }
     digest = await BodyDigest.compute(body)
@@ -144,113 +154,42 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
   if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey))
     return problem(400, undefined, 'Idempotency-Key must be 1 to 255 visible ASCII characters')
   const fp = fingerprint(token, digest)
+  const attempt: Attempt = {
+    config,
+    request: body === undefined ? request : rebuild(request, body),
+    echo,
+    credential,
+    driver,
+    paymentRequest,
+    payload: payload.value as JsonObject,
+    fp,
+    idempotencyKey,
+    at,
+    expiresAt: 0,
+    reject,
+  }
   if (idempotencyKey !== null) {
     const stored = await peek(config.store, storeKey(echo.id, idempotencyKey), fp)
     if (stored !== undefined) return answerReplay(config, echo.id, stored, reject)
   }
 
-  // 5. Not expired; a challenge without expiry is never accepted.
+  // 5. Not expired; a challenge without expiry is never accepted. A payment already
+  //    under way for this very credential and body is resumed even after expiry.
   const expiresAt = echo.expires === undefined ? undefined : Rfc3339.toEpochMs(echo.expires)
-  if (expiresAt === undefined || at >= expiresAt) return reject('invalid-challenge', 'challenge has expired', echo.id)
+  if (expiresAt === undefined) return reject('invalid-challenge', 'challenge has expired', echo.id)
+  attempt.expiresAt = expiresAt
+  if (at >= expiresAt) return resumeExpired(attempt)
 
-  // 6. Single use: claim the id atomically. A retry that carries the Idempotency-Key
-  //    of the request that claimed it gets that request's stored response.
-  const owner = idempotencyKey === null ? '-' : `k:${idempotencyKey}:${fp}`
-  let previousOwner: string | undefined
-  try {
-    previousOwner = await config.store.putIfAbsent(`challenge:${echo.id}`, owner, expiresAt - at + CLAIM_SLACK_MS)
-  } catch {
-    return problem(503, undefined, 'payment state is unavailable; nothing was charged')
-  }
-  if (previousOwner !== undefined) {
-    // A retry of a credential whose settlement outcome is unknown learns that again, not "already used".
-    if (previousOwner === `unknown:${fp}`) return outcomeUnknown(echo.id, 'the outcome of this payment is not known yet; retry later with the same credential')
-    if (idempotencyKey !== null && previousOwner === owner)
-      return answerReplay(config, echo.id, await recall(config.store, storeKey(echo.id, idempotencyKey), config.idempotencyWait, fp), reject)
-    return reject('invalid-challenge', 'challenge has already been used', echo.id)
-  }
-
-  // From here on the challenge is spent: a refusal is recorded for the Idempotency-Key
-  // so a retry learns the challenge is used instead of waiting for a response.
-  const refuse = async (response: Response | Promise<Response>) => {
-    if (idempotencyKey !== null) await rememberRejection(config.store, storeKey(echo.id, idempotencyKey), config.idempotencyTtl, fp)
-    return response
-  }
-
-  // 7. The method verifies, the seller's policy may refuse, then the method settles.
-  const context = {
-    challenge: echo as Challenge.Challenge,
-    credential,
-    request: paymentRequest,
-    payload: payload.value,
-    now: at,
-    proofs: {
-      claim: async (proof: string) =>
-        (await config.store.putIfAbsent(`proof:${driver.name}:${proof}`, echo.id, config.proofTtl)) === undefined,
-    },
-    // Settlement must not stop halfway because the payer hung up.
-    signal: NEVER_ABORTED,
-  }
-  const base = { challengeId: echo.id, method: driver.name, intent: driver.intent }
-  let verified: unknown
-  try {
-    verified = await driver.verify(context)
-  } catch (error) {
-    const { code, reason } = failureOf(error)
-    config.emit({ type: 'payment-failed', ...base, stage: 'verify', reason })
-    return refuse(reject(code, reason, echo.id))
-  }
-  config.emit({ type: 'payment-verified', ...base })
-  if (config.authorize) {
-    const verdict = await config.authorize({
-      request: body === undefined ? request : rebuild(request, body),
-      method: driver.name,
-      intent: driver.intent,
-      paymentRequest,
-    })
-    if (verdict !== true) {
-      config.emit({ type: 'payment-refused', ...base })
-      return refuse(verdict instanceof Response ? verdict : problem(403, undefined, 'the server refused this payment; nothing was charged'))
-    }
-  }
-  let settlement: Method.Settlement
-  try {
-    settlement = await driver.settle({ ...context, verified })
-  } catch (error) {
-    // Only a VerificationError means nothing moved; anything else may have moved money.
-    if (!(error instanceof Method.VerificationError)) {
-      const reason = error instanceof Method.OutcomeUnknownError ? error.reason : 'the payment method did not confirm the outcome'
-      config.emit({ type: 'payment-outcome-unknown', ...base, reason })
-      // The claim now says so, for the challenge's remaining life: a retry of this credential is told the same.
-      await config.store.set(`challenge:${echo.id}`, `unknown:${fp}`, expiresAt - at + CLAIM_SLACK_MS).catch(() => {})
-      return outcomeUnknown(echo.id, `${reason}; the payment may have settled. Retry later with the same credential; do not pay again`)
-    }
-    const { code, reason } = failureOf(error)
-    config.emit({ type: 'payment-failed', ...base, stage: 'settle', reason })
-    return refuse(reject(code, reason, echo.id))
-  }
-  config.emit({ type: 'payment-settled', ...base, reference: settlement.reference })
-
-  return settledPayment(config, {
-    driver,
-    echo,
-    credential,
-    request: body === undefined ? request : rebuild(request, body),
-    paymentRequest,
-    settlement,
-    at,
-    idempotencyKey,
-    fingerprint: fp,
-  })
+  // 6. Verify, authorize, claim, settle: the payment lifecycle (./attempt.ts).
+  return begin(attempt)
 }
 
 async function answerReplay(
   config: PipelineConfig,
   challengeId: string,
-  stored: Response | 'in-progress' | 'too-large' | 'rejected',
+  stored: Response | 'too-large' | 'rejected',
   reject: (code: Problem.Code, detail: string, challengeId?: string) => Promise<Response>,
 ): Promise<Response> {
-  if (stored === 'in-progress') return problem(409, undefined, 'a request with this Idempotency-Key is still in progress')
   if (stored === 'too-large') return problem(409, undefined, 'the response to this Idempotency-Key was too large to store')
   if (stored === 'rejected') return reject('invalid-challenge', 'challenge has already been used', challengeId)
   config.emit({ type: 'idempotent-replay', challengeId })
@@ -269,11 +208,20 @@ function opaqueFits(echo: Credential.ChallengeEcho, bind: Readonly<Record<string
   }
 }
 
-function failureOf(error: unknown): { code: Problem.Code; reason: string } {
-  if (error instanceof Method.VerificationError) return { code: error.code, reason: error.reason }
-  if (isMppError(error)) return { code: 'verification-failed', reason: error.message }
-  // Unknown errors can carry RPC URLs or API keys in their text: say nothing of them.
-  return { code: 'verification-failed', reason: 'the payment method could not process this payment' }
+const BODY_TIMEOUT = new Error('body timeout')
+
+/** Reads the body, giving up on an upload slower than `bodyTimeout` (a slow-loris upload holds no payment). */
+async function readBodyWithin(request: Request, config: PipelineConfig): Promise<Uint8Array> {
+  if (request.body === null) return new Uint8Array(0)
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(BODY_TIMEOUT), config.bodyTimeout)
+  })
+  try {
+    return await Promise.race([BodyDigest.readBody(request.body, config.maxBodyBytes), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 function canHaveBody(method: string): boolean {

@@ -69,8 +69,10 @@ export function privateCacheControl(existing: string | null): string {
 const STATUS_TITLES: Record<number, string> = {
   400: 'Bad Request',
   403: 'Forbidden',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 }

@@ -38,7 +38,7 @@ export type LedgerPayload = z.infer<typeof LedgerPayload>
 
 export type Account = { readonly id: string; readonly key: Uint8Array }
 
-export type Transfer = { reference: string; from: string; to: string; amount: bigint; refunded: boolean }
+export type Transfer = { reference: string; challengeId: string; from: string; to: string; amount: bigint; refunded: boolean }
 
 export type Ledger = {
   readonly currency: string
@@ -99,16 +99,33 @@ export function createLedger(options: { currency?: string; decimals?: number } =
             throw new Method.VerificationError('insufficient balance', { code: 'payment-insufficient' })
           return { account: payload.account, amount }
         },
-        async settle({ verified, request }) {
+        async settle({ challenge, verified, request }) {
+          // Idempotent per challenge, as the contract asks: settling again after a
+          // crash or an unknown outcome finds the first transfer instead of paying twice.
+          const earlier = transfers.find((t) => t.challengeId === challenge.id)
+          if (earlier) return settlementOf(earlier, request)
           // Checked again here: JavaScript runs this block without interleaving, so
           // the check and the debit are one atomic step.
           const balance = balances.get(verified.account) ?? 0n
           if (balance < verified.amount) throw new Method.VerificationError('insufficient balance', { code: 'payment-insufficient' })
           balances.set(verified.account, balance - verified.amount)
           balances.set(request.recipient, (balances.get(request.recipient) ?? 0n) + verified.amount)
-          const transfer = { reference: `ltx_${transfers.length + 1}`, from: verified.account, to: request.recipient, amount: verified.amount, refunded: false }
+          const transfer = {
+            reference: `ltx_${transfers.length + 1}`,
+            challengeId: challenge.id,
+            from: verified.account,
+            to: request.recipient,
+            amount: verified.amount,
+            refunded: false,
+          }
           transfers.push(transfer)
-          return { reference: transfer.reference, ...(request.externalId !== undefined && { receipt: { externalId: request.externalId } }) }
+          return settlementOf(transfer, request)
+        },
+        // What became of a settle whose outcome the server did not learn: the ledger
+        // answers at once, so a payment is either there or definitely not.
+        async lookup({ challenge, request }) {
+          const transfer = transfers.find((t) => t.challengeId === challenge.id)
+          return transfer ? { status: 'settled', settlement: settlementOf(transfer, request) } : { status: 'not-settled', reason: 'no transfer was made for this challenge' }
         },
         async refund({ settlement }) {
           const transfer = transfers.find((t) => t.reference === settlement.reference)
@@ -134,6 +151,10 @@ export function createLedger(options: { currency?: string; decimals?: number } =
     },
   }
   return ledger
+}
+
+function settlementOf(transfer: Transfer, request: LedgerRequest): Method.Settlement {
+  return { reference: transfer.reference, ...(request.externalId !== undefined && { receipt: { externalId: request.externalId } }) }
 }
 
 async function sign(key: Uint8Array, challengeId: string): Promise<string> {

@@ -192,11 +192,15 @@ describe('outcome unknown, said by the server', () => {
     const denied = await pay(`${api.url}/x`).catch((e: unknown) => e)
     expect(denied).toBeInstanceOf(PaymentDeniedError)
 
-    // Retrying the same credential is answered the same way, never "already used" (a 402 would mean nothing moved).
+    // Retrying the same credential resolves it, never "already used" (a 402 would mean
+    // nothing moved): the server looks the payment up, finds it settled, and delivers.
     const retried = await fetch(`${api.url}/x`, { headers: { authorization: authorization! } })
-    expect(retried.status).toBe(504)
-    expect(await retried.json()).toMatchObject({ type: 'urn:mppkit:problem:payment-outcome-unknown', challengeId })
+    expect(retried.status).toBe(200)
+    expect(await retried.text()).toBe('paid')
+    expect(retried.headers.get('payment-receipt')).not.toBeNull()
     expect(ledger.transfers).toHaveLength(1)
+    // Delivered once: a further retry finds the challenge used.
+    expect((await fetch(`${api.url}/x`, { headers: { authorization: authorization! } })).status).toBe(402)
   })
 
   it('a settlement refused by the method (VerificationError) is still a 402 that releases the budget', async () => {

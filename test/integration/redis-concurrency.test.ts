@@ -3,56 +3,19 @@
  * same secret and realm on one Redis, receive 100 concurrent copies of ONE credential.
  * Exactly one is served and settled; every other copy is 402 invalid-challenge.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Challenge, Credential, Problem, Receipt } from '../../src/index.js'
+import { startChild as startWith, stopChild, type Child } from '../support/child.js'
 import { redisSkip, skipNote, startRedis, type RunningRedis } from '../support/redis.js'
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/redis-payment-server.ts', import.meta.url))
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const SECRET = 'cross-process-secret-0123456789abcdef'
 const REALM = 'api.cross-process.test'
 const COPIES = 100
 
-type Child = { name: string; process: ChildProcess; origin: string; output: () => string }
-
-async function startChild(name: string, redisUrl: string): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
-    cwd: ROOT,
-    env: { ...process.env, REDIS_URL: redisUrl, MPP_SECRET: SECRET, MPP_REALM: REALM, NAME: name },
-    stdio: ['pipe', 'pipe', 'pipe'], // stdin open: the child exits when it closes
-  })
-  let output = ''
-  child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)))
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 20 s:\n${output}`)), 20_000)
-    let line = ''
-    child.stdout!.on('data', (chunk: Buffer) => {
-      line += chunk.toString()
-      const match = /\{"ready":true,"port":(\d+)\}/.exec(line)
-      if (match) {
-        clearTimeout(timer)
-        resolve(Number(match[1]))
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`${name} exited with ${code} before it was ready:\n${output}`))
-    })
-  })
-  return { name, process: child, origin: `http://127.0.0.1:${port}`, output: () => output }
-}
-
-async function stopChild(child: Child | undefined): Promise<void> {
-  if (!child || child.process.exitCode !== null || child.process.signalCode !== null) return
-  const exited = new Promise((resolve) => child.process.once('exit', resolve))
-  child.process.kill('SIGTERM')
-  const timer = setTimeout(() => child.process.kill('SIGKILL'), 5_000)
-  await exited
-  clearTimeout(timer)
-}
+const startChild = (name: string, redisUrl: string) => startWith(name, FIXTURE, { REDIS_URL: redisUrl, MPP_SECRET: SECRET, MPP_REALM: REALM })
 
 describe.skipIf(redisSkip)(`two processes, one Redis: at most once${skipNote}`, () => {
   let redis: RunningRedis
@@ -130,8 +93,8 @@ describe.skipIf(redisSkip)(`two processes, one Redis: at most once${skipNote}`, 
     }
     expect(new Set(rejected.map((r) => r.servedBy))).toEqual(new Set(['A', 'B']))
 
-    // The claim lives in the shared store, under the servers' prefix.
-    expect(await client.call('GET', `mpp:challenge:${challenge.id}`)).toBe('-')
+    // The payment's record lives in the shared store, under the servers' prefix, closed as delivered.
+    expect(await client.call('GET', `mpp:pay:${challenge.id}`)).toBe('delivered')
     console.info(`[redis-concurrency] ${COPIES} copies over 2 processes in ${elapsed.toFixed(0)} ms`)
   })
 
@@ -151,11 +114,11 @@ describe.skipIf(redisSkip)(`two processes, one Redis: at most once${skipNote}`, 
     const { challenge, authorization } = await oneCredential('/racy')
     const responses = await storm('/racy', authorization)
     const settled = Number(await client.call('GET', `settled:${challenge.id}`))
-    // If this ever fails, the storm stopped racing and the test above proves nothing.
-    // Each process sends its held GETs in one tick, before any SET: at least one whole
-    // process's half of the copies sees the key absent.
-    expect(settled).toBeGreaterThanOrEqual(COPIES / 2)
-    expect(responses.filter((r) => r.status === 200)).toHaveLength(settled)
+    // If this ever fails, the storm stopped racing and the test above proves nothing:
+    // held copies are released together, and many see the record absent before any SET.
+    expect(settled).toBeGreaterThan(COPIES / 10)
+    // The lifecycle's compare-and-set still lets only one of them deliver: the rest lost the record.
+    expect(responses.filter((r) => r.status === 200).length).toBeLessThanOrEqual(settled)
     console.info(`[redis-concurrency] control: a non-atomic store settled ${settled} of ${COPIES} copies`)
   })
 })

@@ -578,7 +578,7 @@ describe('11. Idempotency-Key', () => {
     let waiting!: () => void
     const duplicateWaiting = new Promise<void>((resolve) => (waiting = resolve))
     // A memory store that reports when someone polls for a stored idempotent response.
-    const inner = memoryStore()
+    const inner = memoryStore({ now: () => T0 })
     const store: Store = {
       ...inner,
       get: (key) => {
@@ -625,14 +625,14 @@ describe('11. Idempotency-Key', () => {
     expectSettledOnce(fx)
   })
 
-  it('answers a retry of a refused payment with the same key as a used challenge, not "in progress"', async () => {
-    // The first attempt was answered (402, bad signature): nothing is in progress.
+  it('answers a retry of a refused payment with the same refusal, not "in progress"', async () => {
+    // The first attempt was answered (402, bad signature): nothing is in progress, and nothing was written.
     const { fx, runs } = counting({ idempotencyWait: 50 })
     const first = await fx.unpaid(keyed('k-1'))
     const request = await fx.retryRequest(first, keyed('k-1'), { payload: (p) => ({ ...p, signature: 'forged' }) })
     await expect402(await fx.app(request.clone()), 'verification-failed', idOf(first))
     const retried = await fx.app(request)
-    await expect402(retried, 'invalid-challenge', idOf(first))
+    await expect402(retried, 'verification-failed', idOf(first))
     expect(runs()).toBe(0)
     expectNothingSettled(fx)
   })
@@ -894,18 +894,19 @@ describe('17. events', () => {
 
 describe('19. store failure', () => {
   const failing = (fail: Partial<Record<keyof Store, boolean>>): Store => {
-    const inner = memoryStore()
+    const inner = memoryStore({ now: () => T0 })
     const refuse = () => Promise.reject(new Error('ECONNREFUSED redis://:hunter2@cache.internal:6379'))
     return {
-      putIfAbsent: fail.putIfAbsent ? refuse : inner.putIfAbsent,
+      create: fail.create ? refuse : inner.create,
       get: fail.get ? refuse : inner.get,
+      swap: fail.swap ? refuse : inner.swap,
       set: fail.set ? refuse : inner.set,
       delete: fail.delete ? refuse : inner.delete,
     }
   }
 
   it('answers 503 and settles nothing when the claim cannot be recorded', async () => {
-    const fx = setup({ store: failing({ putIfAbsent: true }) })
+    const fx = setup({ store: failing({ create: true }) })
     const response = await fx.retry(await fx.unpaid())
     const body = await expectProblem(response, 503, 'about:blank')
     expect(JSON.stringify(body)).not.toContain('hunter2')

@@ -5,6 +5,7 @@ import { Challenge, Credential } from '../../src/index.js'
 import { MppError } from '../../src/errors.js'
 import { createPaymentServer } from '../../src/server/index.js'
 import { memoryStore } from '../../src/server/stores/memory.js'
+import type { Store } from '../../src/server/Store.js'
 import { createLedger } from '../../src/testing/index.js'
 import { describeStoreContract } from './contract.js'
 
@@ -12,6 +13,7 @@ describeStoreContract('memory', async () => {
   let now = 1_700_000_000_000
   return {
     store: memoryStore({ now: () => now }),
+    now: () => now,
     advance: async (ms) => {
       now += ms
     },
@@ -21,17 +23,23 @@ describeStoreContract('memory', async () => {
 
 const HOUR = 3600_000
 
+/** The old claim shape on the new contract: undefined when this call created `key`, else the value there. */
+async function claim(store: Store, key: string, value: string, expiresAt: number): Promise<string | undefined> {
+  const result = await store.create([{ key, value, expiresAt }])
+  return result.created ? undefined : 'value' in result ? result.value : 'expired'
+}
+
 describe('memory store: expiry on the injected clock', () => {
-  it('a value lives until just before now + ttl and is gone at now + ttl', async () => {
+  it('a value lives until just before its expiry and is gone at it', async () => {
     let now = 0
     const store = memoryStore({ now: () => now })
-    await store.putIfAbsent('k', 'v', 1000)
+    await claim(store, 'k', 'v', 1000)
     now = 999
     expect(await store.get('k')).toBe('v')
-    expect(await store.putIfAbsent('k', 'w', 1000)).toBe('v')
+    expect(await claim(store, 'k', 'w', 1000)).toBe('v')
     now = 1000
     expect(await store.get('k')).toBeUndefined()
-    expect(await store.putIfAbsent('k', 'w', 1000)).toBeUndefined()
+    expect(await claim(store, 'k', 'w', 1000)).toBeUndefined()
   })
 })
 
@@ -44,39 +52,39 @@ describe('memory store: maxEntries fails closed', () => {
 
   it('refuses a new claim with store-failure when full of live entries, and keeps every live claim', async () => {
     const { store } = fullStore()
-    for (const key of ['a', 'b', 'c']) expect(await store.putIfAbsent(key, key, HOUR)).toBeUndefined()
-    const refused = await store.putIfAbsent('d', 'd', HOUR).catch((error: unknown) => error)
+    for (const key of ['a', 'b', 'c']) expect(await claim(store, key, key, HOUR)).toBeUndefined()
+    const refused = await claim(store, 'd', 'd', HOUR).catch((error: unknown) => error)
     expect(refused).toBeInstanceOf(MppError)
     expect(refused).toMatchObject({ code: 'store-failure' })
     await expect(store.set('e', 'e', HOUR)).rejects.toMatchObject({ code: 'store-failure' })
     // Nothing was evicted to make room: every claim still holds, and 'd' was never set.
-    for (const key of ['a', 'b', 'c']) expect(await store.putIfAbsent(key, 'replay', HOUR)).toBe(key)
+    for (const key of ['a', 'b', 'c']) expect(await claim(store, key, 'replay', HOUR)).toBe(key)
     expect(await store.get('d')).toBeUndefined()
   })
 
   it('when full, a claim of a key already held still answers with its value (no error)', async () => {
     const { store } = fullStore()
-    for (const key of ['a', 'b', 'c']) await store.putIfAbsent(key, key, HOUR)
-    expect(await store.putIfAbsent('b', 'x', HOUR)).toBe('b')
+    for (const key of ['a', 'b', 'c']) await claim(store, key, key, HOUR)
+    expect(await claim(store, 'b', 'x', HOUR)).toBe('b')
   })
 
   it('when full, set may replace an existing key (the count does not grow)', async () => {
     const { store } = fullStore()
-    for (const key of ['a', 'b', 'c']) await store.putIfAbsent(key, key, HOUR)
+    for (const key of ['a', 'b', 'c']) await claim(store, key, key, HOUR)
     await store.set('b', 'B', HOUR)
     expect(await store.get('b')).toBe('B')
   })
 
   it('makes room from expired entries only, wherever they sit', async () => {
     const { store, clock } = fullStore()
-    await store.putIfAbsent('long-1', 'x', HOUR)
-    await store.putIfAbsent('long-2', 'x', HOUR)
-    await store.putIfAbsent('short', 'x', 1000)
+    await claim(store, 'long-1', 'x', HOUR)
+    await claim(store, 'long-2', 'x', HOUR)
+    await claim(store, 'short', 'x', 1000)
     clock.now = 1000
-    expect(await store.putIfAbsent('new', 'x', HOUR)).toBeUndefined()
+    expect(await claim(store, 'new', 'x', HOUR)).toBeUndefined()
     expect(await store.get('long-1')).toBe('x')
     expect(await store.get('long-2')).toBe('x')
-    await expect(store.putIfAbsent('one-more', 'x', HOUR)).rejects.toMatchObject({ code: 'store-failure' })
+    await expect(claim(store, 'one-more', 'x', HOUR)).rejects.toMatchObject({ code: 'store-failure' })
   })
 
   it('through the pipeline, a full store answers 503 and nothing is charged', async () => {
@@ -119,13 +127,13 @@ describe('memory store: memory stays bounded by the live set', () => {
   const MB = 1024 * 1024
   /** A million claims of TTL 1 s over ~17 minutes hold ~1,000 live: far below this. */
   const BOUND = 8 * MB
-  // Claim keys shaped like the pipeline's: `challenge:` + a 43-character id.
-  const claimKey = (i: number) => `challenge:${i.toString(36).padStart(43, '0')}`
+  // Claim keys shaped like the pipeline's: `pay:` + a 43-character id.
+  const claimKey = (i: number) => `pay:${i.toString(36).padStart(43, '0')}`
 
-  async function claims(store: ReturnType<typeof memoryStore>, count: number, tick: () => void, onCheckpoint: () => void) {
+  async function claims(store: ReturnType<typeof memoryStore>, count: number, clock: () => number, tick: () => void, onCheckpoint: () => void) {
     let refused = 0
     for (let i = 0; i < count; i++) {
-      if ((await store.putIfAbsent(claimKey(i), '-', 1000)) !== undefined) refused++
+      if ((await claim(store, claimKey(i), '-', clock() + 1000)) !== undefined) refused++
       tick()
       if ((i + 1) % 100_000 === 0) onCheckpoint()
     }
@@ -137,16 +145,16 @@ describe('memory store: memory stays bounded by the live set', () => {
     const store = memoryStore({ now: () => now })
     const base = heapUsed()
     let worst = 0
-    await claims(store, 1_000_000, () => (now += 1), () => (worst = Math.max(worst, heapUsed() - base)))
+    await claims(store, 1_000_000, () => now, () => (now += 1), () => (worst = Math.max(worst, heapUsed() - base)))
     expect(worst, `heap grew ${(worst / MB).toFixed(1)} MB`).toBeLessThan(BOUND)
     // The last second's claims are all still held.
-    expect(await store.putIfAbsent(claimKey(999_999), 'x', 1000)).toBe('-')
+    expect(await claim(store, claimKey(999_999), 'x', now + 1000)).toBe('-')
   }, 60_000)
 
   it('control: the same measure sees 100,000 live claims (clock frozen) grow the heap past the bound', async () => {
     const store = memoryStore({ now: () => 0 })
     const base = heapUsed()
-    await claims(store, 100_000, () => {}, () => {})
+    await claims(store, 100_000, () => 0, () => {}, () => {})
     const grown = heapUsed() - base
     expect(grown, `heap grew ${(grown / MB).toFixed(1)} MB`).toBeGreaterThan(BOUND)
     expect(await store.get(claimKey(0))).toBe('-') // keeps the store reachable until measured
@@ -159,10 +167,10 @@ describe('memory store: memory stays bounded by the live set', () => {
   it('with long-lived entries inserted first (proofs, idempotent responses), expired claims are still freed', async () => {
     let now = 0
     const store = memoryStore({ now: () => now })
-    for (let i = 0; i < 8; i++) await store.putIfAbsent(`proof:tempo:${i}`, 'challenge', 400 * 24 * HOUR)
+    for (let i = 0; i < 8; i++) await claim(store, `proof:tempo:${i}`, 'challenge', 400 * 24 * HOUR)
     const base = heapUsed()
     let worst = 0
-    await claims(store, 200_000, () => (now += 1), () => (worst = Math.max(worst, heapUsed() - base)))
+    await claims(store, 200_000, () => now, () => (now += 1), () => (worst = Math.max(worst, heapUsed() - base)))
     expect(worst, `heap grew ${(worst / MB).toFixed(1)} MB with ~1,000 live claims`).toBeLessThan(BOUND)
   }, 60_000)
 })

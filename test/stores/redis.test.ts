@@ -34,54 +34,114 @@ describe.skipIf(redisSkip)(`redis store on a real redis-server${skipNote}`, () =
   // Each harness gets its own prefix: an empty keyspace without FLUSHDB between tests.
   describeStoreContract('redis', async () => ({
     store: redisStore(pooled(), { prefix: `contract-${++harnesses}:` }),
-    // Redis keeps its own time (PX): really wait; the suite then polls, bounded.
+    now: Date.now,
+    // Redis keeps its own time (TIME, PXAT): really wait; the suite then polls, bounded.
     advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     cleanup: async () => {},
   }))
+
+  const later = (ms: number) => Date.now() + ms
+  const one = (key: string, value: string) => [{ key, value, expiresAt: later(60_000) }]
 
   describe('prefix isolation', () => {
     it('stores with different prefixes on one server do not see each other', async () => {
       const a = redisStore(client, { prefix: 'tenant-a:' })
       const b = redisStore(client, { prefix: 'tenant-b:' })
-      expect(await a.putIfAbsent('challenge:1', 'a', 60_000)).toBeUndefined()
-      expect(await b.putIfAbsent('challenge:1', 'b', 60_000)).toBeUndefined()
-      expect(await a.get('challenge:1')).toBe('a')
-      expect(await b.get('challenge:1')).toBe('b')
-      await a.delete('challenge:1')
-      expect(await a.get('challenge:1')).toBeUndefined()
-      expect(await b.get('challenge:1')).toBe('b')
+      expect(await a.create(one('pay:1', 'a'))).toEqual({ created: true })
+      expect(await b.create(one('pay:1', 'b'))).toEqual({ created: true })
+      expect(await a.get('pay:1')).toBe('a')
+      expect(await b.get('pay:1')).toBe('b')
+      await a.delete('pay:1')
+      expect(await a.get('pay:1')).toBeUndefined()
+      expect(await b.get('pay:1')).toBe('b')
     })
 
-    it('keys are stored under the prefix, "mppkit:" by default, with the TTL as PX', async () => {
-      await redisStore(client).putIfAbsent('challenge:default', 'v', 60_000)
-      expect(await client.call('GET', 'mppkit:challenge:default')).toBe('v')
-      expect(await client.call('EXISTS', 'challenge:default')).toBe(0)
-      await redisStore(client, { prefix: 'p:' }).set('idem:x', 'v', 10_000)
-      const pttl = Number(await client.call('PTTL', 'p:idem:x'))
-      expect(pttl).toBeGreaterThan(9_000)
-      expect(pttl).toBeLessThanOrEqual(10_000)
+    it('keys are stored under the prefix, "mppkit:" by default, expiring at the absolute time given', async () => {
+      await redisStore(client).create(one('pay:default', 'v'))
+      expect(await client.call('GET', 'mppkit:pay:default')).toBe('v')
+      expect(await client.call('EXISTS', 'pay:default')).toBe(0)
+      const expiresAt = later(10_000)
+      await redisStore(client, { prefix: 'p:' }).set('idem:x', 'v', expiresAt)
+      expect(Number(await client.call('PEXPIRETIME', 'p:idem:x'))).toBe(expiresAt)
     })
 
     it('an unprefixed key of the same name is not a claim', async () => {
-      await client.call('SET', 'challenge:raw', 'outside')
+      await client.call('SET', 'pay:raw', 'outside')
       const store = redisStore(client, { prefix: 'scoped:' })
-      expect(await store.get('challenge:raw')).toBeUndefined()
-      expect(await store.putIfAbsent('challenge:raw', 'inside', 60_000)).toBeUndefined()
-      expect(await client.call('GET', 'challenge:raw')).toBe('outside')
+      expect(await store.get('pay:raw')).toBeUndefined()
+      expect(await store.create(one('pay:raw', 'inside'))).toEqual({ created: true })
+      expect(await client.call('GET', 'pay:raw')).toBe('outside')
     })
 
-    it('fractional and sub-millisecond TTLs round up to at least 1 ms (PX rejects 0)', async () => {
-      const store = redisStore(client, { prefix: 'ttl:' })
-      await expect(store.putIfAbsent('a', 'v', 0.4)).resolves.toBeUndefined()
-      await expect(store.set('b', 'v', 1500.2)).resolves.toBeUndefined()
-      const pttl = Number(await client.call('PTTL', 'ttl:b'))
-      expect(pttl).toBeGreaterThan(1000)
-      expect(pttl).toBeLessThanOrEqual(1501)
+    it('works after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
+      const store = redisStore(client, { prefix: 'flush:' })
+      await store.create(one('a', '1'))
+      await client.call('SCRIPT', 'FLUSH')
+      expect(await store.create(one('b', '2'))).toEqual({ created: true })
+      expect(await store.swap('b', '2', '3')).toBe(true)
+      expect(await store.get('b')).toBe('3')
+    })
+  })
+
+  describe('clock: Redis judges expiry and notAfter, not the caller', () => {
+    it('a caller whose clock is 30 minutes behind cannot create after notAfter by the server clock', async () => {
+      const store = redisStore(client, { prefix: 'skew:' })
+      const notAfter = Date.now() - 1 // already past, by Redis' clock (same machine)
+      expect(await store.create(one('pay:late', 'v'), { notAfter })).toEqual({ created: false, expired: true })
+      expect(await client.call('EXISTS', 'skew:pay:late')).toBe(0)
+    })
+  })
+
+  describe('durability check on first use', () => {
+    it('a server with no persistence is refused with store-not-durable, naming the fix', async () => {
+      const volatile = await startRedis({ persistence: 'none' })
+      const c = new Redis(volatile.url)
+      try {
+        const store = redisStore(c)
+        const error = await store.create(one('k', 'v')).catch((e: unknown) => e)
+        expect(error).toBeInstanceOf(MppError)
+        expect(error).toMatchObject({ code: 'store-not-durable', message: expect.stringContaining('appendonly') })
+        await expect(store.get('k')).rejects.toMatchObject({ code: 'store-not-durable' })
+        expect(await c.call('EXISTS', 'mppkit:k')).toBe(0)
+        // The operator's explicit opt-out.
+        expect(await redisStore(c, { requireDurable: false }).create(one('k', 'v'))).toEqual({ created: true })
+      } finally {
+        c.disconnect()
+        await volatile.stop()
+      }
+    })
+
+    it('a server that evicts keys under memory pressure is refused; noeviction is accepted', async () => {
+      const evicting = await startRedis({ args: ['--maxmemory', '64mb', '--maxmemory-policy', 'volatile-lru'] })
+      const c = new Redis(evicting.url)
+      try {
+        await expect(redisStore(c).get('k')).rejects.toMatchObject({ code: 'store-not-durable', message: expect.stringContaining('noeviction') })
+        await c.call('CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
+        expect(await redisStore(c).get('k')).toBeUndefined()
+      } finally {
+        c.disconnect()
+        await evicting.stop()
+      }
+    })
+
+    it('RDB snapshots alone count as persistence; with CONFIG refused and AOF off it refuses', async () => {
+      const rdb = await startRedis({ persistence: 'none', args: ['--save', '3600 1'] })
+      const c = new Redis(rdb.url)
+      try {
+        expect(await redisStore(c).get('k')).toBeUndefined()
+        const noConfig: RedisCommander = {
+          call: (command, ...args) => (command === 'CONFIG' ? Promise.reject(new Error('ERR unknown command')) : c.call(command, ...args)),
+        }
+        await expect(redisStore(noConfig).get('k')).rejects.toMatchObject({ code: 'store-not-durable' })
+      } finally {
+        c.disconnect()
+        await rdb.stop()
+      }
     })
   })
 
   describe('failures become store-failure, naming no key or value', () => {
-    const KEY = 'challenge:SECRET-KEY-abc123'
+    const KEY = 'pay:SECRET-KEY-abc123'
     const VALUE = 'k:SECRET-IDEMPOTENCY-VALUE'
 
     async function failure(operation: Promise<unknown>): Promise<MppError> {
@@ -93,8 +153,6 @@ describe.skipIf(redisSkip)(`redis store on a real redis-server${skipNote}`, () =
       const mpp = error as MppError
       expect(mpp.code).toBe('store-failure')
       expect(mpp.message).not.toContain('SECRET')
-      expect(mpp.message).not.toContain(KEY)
-      expect(mpp.message).not.toContain(VALUE)
       expect(String(mpp)).not.toContain('SECRET')
       return mpp
     }
@@ -102,11 +160,20 @@ describe.skipIf(redisSkip)(`redis store on a real redis-server${skipNote}`, () =
     it('a client whose call rejects (the rejection quoting the key and value)', async () => {
       const cause = new Error(`connection lost while running SET ${KEY} ${VALUE}`)
       const broken: RedisCommander = { call: async () => Promise.reject(cause) }
-      const store = redisStore(broken, { prefix: 'SECRET-PREFIX:' })
-      for (const operation of [store.putIfAbsent(KEY, VALUE, 1000), store.get(KEY), store.set(KEY, VALUE, 1000), store.delete(KEY)]) {
+      const store = redisStore(broken, { prefix: 'SECRET-PREFIX:', requireDurable: false })
+      for (const operation of [store.create(one(KEY, VALUE)), store.get(KEY), store.set(KEY, VALUE, later(1000)), store.swap(KEY, VALUE, 'x'), store.delete(KEY)]) {
         const error = await failure(operation)
         expect(error.cause, 'the driver error stays available to operators as the cause').toBe(cause)
       }
+    })
+
+    it('the durability check itself failing is a store-failure, and is asked again next time', async () => {
+      let up = false
+      const flaky: RedisCommander = { call: (command, ...args) => (up ? client.call(command, ...args) : Promise.reject(new Error(`down ${KEY}`))) }
+      const store = redisStore(flaky, { prefix: 'flaky:' })
+      await failure(store.get(KEY))
+      up = true
+      expect(await store.get(KEY)).toBeUndefined()
     })
 
     it('a client whose call throws synchronously', async () => {
@@ -115,13 +182,13 @@ describe.skipIf(redisSkip)(`redis store on a real redis-server${skipNote}`, () =
           throw new Error(`sync failure ${KEY} ${VALUE}`)
         },
       }
-      await failure(redisStore(broken).putIfAbsent(KEY, VALUE, 1000))
+      await failure(redisStore(broken, { requireDurable: false }).create(one(KEY, VALUE)))
     })
 
     it('a real server error (WRONGTYPE on a key holding a list)', async () => {
       await client.call('RPUSH', `wrong:${KEY}`, 'x')
       const store = redisStore(client, { prefix: 'wrong:' })
-      await failure(store.putIfAbsent(KEY, VALUE, 1000))
+      await failure(store.create(one(KEY, VALUE)))
       await failure(store.get(KEY))
     })
 
@@ -131,7 +198,7 @@ describe.skipIf(redisSkip)(`redis store on a real redis-server${skipNote}`, () =
       await lonely.connect()
       await down.stop()
       await new Promise<void>((resolve) => (lonely.status === 'end' ? resolve() : lonely.once('end', () => resolve())))
-      await failure(redisStore(lonely).putIfAbsent(KEY, VALUE, 1000))
+      await failure(redisStore(lonely, { requireDurable: false }).create(one(KEY, VALUE)))
       lonely.disconnect()
     })
   })

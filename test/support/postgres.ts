@@ -88,8 +88,9 @@ export async function startPostgres(): Promise<RunningPostgres> {
       '-p', String(port),
       '-k', dir,
       '-c', 'listen_addresses=127.0.0.1',
+      // fsync off: an OS crash could lose data, a killed server cannot (commits reach the
+      // OS before they are acknowledged), which is what the fault tests kill.
       '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off',
       '-c', 'full_page_writes=off',
       '-c', 'max_connections=200',
     ], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, ...as })

@@ -1,6 +1,9 @@
 /**
  * A throwaway Redis for tests: spawns the machine's `redis-server` on a free loopback
- * port with persistence off, waits until it answers PING, and kills it on `stop()`.
+ * port with its own data directory, waits until it answers PING, and kills it on
+ * `stop()`. It persists with AOF (`appendfsync always`) unless asked for none, as the
+ * payment store requires; `crash()` and `restart()` let fault tests kill it and bring
+ * it back on the same port and data.
  * Nothing is shared between callers; each gets its own server and an empty keyspace.
  *
  * redis-server ≥ 7.0 is required (redisStore claims with `SET … NX GET`). When it is
@@ -8,7 +11,7 @@
  * loudly. Set MPPKIT_SKIP_REDIS=1 to skip them instead (see {@link redisSkip}).
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { accessSync, constants } from 'node:fs'
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs'
 import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
@@ -21,6 +24,17 @@ export type RunningRedis = {
   readonly pid: number
   /** Kills the server and waits for it to exit. Safe to call twice. */
   stop(): Promise<void>
+  /** SIGKILLs the server (no shutdown save) and waits for it to exit. */
+  crash(): Promise<void>
+  /** Starts the server again on the same port and data directory (after `crash` or `stop`). */
+  restart(): Promise<void>
+}
+
+export type RedisOptions = {
+  /** `aof` (default): append-only file, fsync on every write. `none`: forgets everything on restart. */
+  persistence?: 'aof' | 'none'
+  /** Extra `redis-server` arguments, e.g. `['--maxmemory', '10mb', '--maxmemory-policy', 'allkeys-lru']`. */
+  args?: string[]
 }
 
 export const INSTALL_HINT =
@@ -71,16 +85,17 @@ function checkVersion(binary: string): void {
 }
 
 /** Starts a private redis-server. Rejects (with how to install it) when there is none. */
-export async function startRedis(): Promise<RunningRedis> {
+export async function startRedis(options: RedisOptions = {}): Promise<RunningRedis> {
   const binary = findRedisServer()
   checkVersion(binary)
+  const dir = mkdtempSync(join(tmpdir(), 'mppkit-redis-'))
   // redis-server has no `--port 0`: take a free port from the OS, release it, pass it on.
   // Another process may grab it in between; then redis exits at once and we try again.
   let lastError: unknown
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort()
     try {
-      return await launch(binary, port)
+      return await running(binary, port, dir, options)
     } catch (error) {
       lastError = error
       if (!(error instanceof PortTaken)) throw error
@@ -91,18 +106,42 @@ export async function startRedis(): Promise<RunningRedis> {
 
 class PortTaken extends Error {}
 
-async function launch(binary: string, port: number): Promise<RunningRedis> {
+async function running(binary: string, port: number, dir: string, options: RedisOptions): Promise<RunningRedis> {
+  let current = await launch(binary, port, dir, options)
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    get pid() {
+      return current.pid
+    },
+    stop: async () => {
+      await current.stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+    crash: () => current.stop('SIGKILL'),
+    restart: async () => {
+      await current.stop()
+      current = await launch(binary, port, dir, options)
+    },
+  }
+}
+
+type Launched = { pid: number; stop(signal?: NodeJS.Signals): Promise<void> }
+
+async function launch(binary: string, port: number, dir: string, options: RedisOptions): Promise<Launched> {
+  const persistence = options.persistence === 'none' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always']
   const child = spawn(
     binary,
     [
       '--port', String(port),
       '--bind', '127.0.0.1',
       '--save', '',
-      '--appendonly', 'no',
-      '--dir', tmpdir(),
+      ...persistence,
+      '--dir', dir,
       '--daemonize', 'no',
       '--logfile', '',
       '--loglevel', 'warning',
+      ...(options.args ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
@@ -123,11 +162,11 @@ async function launch(binary: string, port: number): Promise<RunningRedis> {
   process.once('exit', onExit)
 
   let stopped: Promise<void> | undefined
-  const stop = () =>
+  const stop = (signal: NodeJS.Signals = 'SIGTERM') =>
     (stopped ??= (async () => {
       process.removeListener('exit', onExit)
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM')
+        child.kill(signal)
         const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
         await exited
         clearTimeout(timer)
@@ -154,7 +193,7 @@ async function launch(binary: string, port: number): Promise<RunningRedis> {
     await stop()
     throw error
   }
-  return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid!, stop }
+  return { pid: child.pid!, stop }
 }
 
 /** One inline PING; true on `+PONG`, false when the server is not up yet. */

@@ -42,28 +42,42 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     return entry && entry.expiresAt > at ? entry : undefined
   }
 
-  function insert(key: string, value: string, ttlMs: number, at: number) {
+  function insert(key: string, value: string, expiresAt: number, at: number) {
     evictExpired(at)
     if (!entries.has(key) && entries.size >= maxEntries)
       throw new MppError('store-failure', 'memory store is full of unexpired entries')
-    const expiresAt = at + ttlMs
     entries.set(key, { value, expiresAt })
     expiries.push(expiresAt, key)
   }
 
+  // No await inside any operation: each runs to completion before another starts.
   return {
-    async putIfAbsent(key, value, ttlMs) {
+    async create(list, options = {}) {
       const at = now()
-      const existing = live(key, at)
-      if (existing) return existing.value
-      insert(key, value, ttlMs, at)
-      return undefined
+      if (options.notAfter !== undefined && at >= options.notAfter) return { created: false, expired: true }
+      for (const { key } of list) {
+        const existing = live(key, at)
+        if (existing) return { created: false, key, value: existing.value }
+      }
+      evictExpired(at)
+      const fresh = new Set(list.map(({ key }) => key)).size
+      if (entries.size + fresh > maxEntries) throw new MppError('store-failure', 'memory store is full of unexpired entries')
+      for (const { key, value, expiresAt } of list) insert(key, value, expiresAt, at)
+      return { created: true }
     },
     async get(key) {
       return live(key, now())?.value
     },
-    async set(key, value, ttlMs) {
-      insert(key, value, ttlMs, now())
+    async swap(key, expected, next, expiresAt) {
+      const at = now()
+      const existing = live(key, at)
+      if (existing?.value !== expected) return false
+      if (next === undefined) entries.delete(key)
+      else insert(key, next, expiresAt ?? existing.expiresAt, at)
+      return true
+    },
+    async set(key, value, expiresAt) {
+      insert(key, value, expiresAt, now())
     },
     async delete(key) {
       entries.delete(key)
