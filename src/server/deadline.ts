@@ -8,13 +8,23 @@
 import { MppError } from '../errors.js'
 import type { Store } from './Store.js'
 
+/** Marks a store that answers from this process's memory and cannot hang: it needs no timers. */
+export const IN_PROCESS = Symbol.for('mppkit.store.in-process')
+
 export function withDeadlines(store: Store, ms: number): Store {
+  if ((store as { [IN_PROCESS]?: boolean })[IN_PROCESS]) return store
   const within = <T>(operation: string, run: () => Promise<T>): Promise<T> => {
+    let call: Promise<T>
+    try {
+      call = run()
+    } catch (error) {
+      return Promise.reject(error)
+    }
     let timer: ReturnType<typeof setTimeout> | undefined
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new MppError('store-timeout', `store ${operation} took longer than ${ms} ms`)), ms)
     })
-    return Promise.race([Promise.resolve().then(run), timeout]).finally(() => clearTimeout(timer))
+    return Promise.race([call, timeout]).finally(() => clearTimeout(timer))
   }
   return {
     create: (entries, options) => within('create', () => store.create(entries, options)),

@@ -1,5 +1,6 @@
 import { MppError } from '../../errors.js'
 import { ExpiryHeap } from '../../internal/expiryHeap.js'
+import { IN_PROCESS } from '../deadline.js'
 import type { Store } from '../Store.js'
 
 export type MemoryStoreOptions = {
@@ -51,7 +52,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   // No await inside any operation: each runs to completion before another starts.
-  return {
+  const store: Store = {
     async create(list, options = {}) {
       const at = now()
       if (options.notAfter !== undefined && at >= options.notAfter) return { created: false, expired: true }
@@ -83,4 +84,5 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       entries.delete(key)
     },
   }
+  return Object.assign(store, { [IN_PROCESS]: true })
 }
