@@ -51,18 +51,13 @@ export function payment(gate: Gate): MiddlewareHandler<{ Variables: PaymentVaria
       receipt: result.receipt,
       settlement: result.settlement,
     })
-    let finished: Response
-    try {
+    // Hono's compose normally turns a thrown error into its onError response (a 500,
+    // refunded); one that still escapes, or a handler past handlerTimeout, is a failed
+    // delivery as well.
+    const finished = await result.deliver(async () => {
       await next()
-    } catch (error) {
-      // Hono's compose normally turns a thrown error into its onError response (a 500
-      // refunded below); one that still escapes is a failed delivery as well.
-      finished = await result.fail(error)
-      c.res = undefined
-      c.res = finished
-      return
-    }
-    finished = await result.respond(c.res)
+      return c.res
+    })
     // Setting c.res over an existing one copies the old headers onto the new response
     // (and would put back e.g. a `Cache-Control: public`): clear it first.
     c.res = undefined
