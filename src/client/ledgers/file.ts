@@ -16,6 +16,7 @@ import { checkAmount, checkKey, checkReserve } from './arguments.js'
 import { deadlineOf, withDeadline, type LedgerOptions } from './deadline.js'
 import { withFileLock, type FileLockOptions } from './fileLock.js'
 import { readState, writeState, type State } from './fileState.js'
+import { serially } from './serial.js'
 
 export type FileSpendLedgerOptions = LedgerOptions & FileLockOptions
 
@@ -37,16 +38,18 @@ export function fileSpendLedger(path: string, options: FileSpendLedgerOptions = 
         directory = undefined
         throw error
       }))
-      return withFileLock(
-        file,
-        signal,
-        async () => {
-          const state = await readState(file)
-          const { result, write } = change(state)
-          if (write) await writeState(file, state, now(), signal)
-          return result
-        },
-        options,
+      return serially(file, () =>
+        withFileLock(
+          file,
+          signal,
+          async () => {
+            const state = await readState(file)
+            const { result, write } = change(state)
+            if (write) await writeState(file, state, now(), signal)
+            return result
+          },
+          options,
+        ),
       )
     })
 
