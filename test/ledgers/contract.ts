@@ -28,6 +28,8 @@ const BEYOND_FLOAT = 2n ** 53n + 1n
 const PROCESSES = 4
 const PAYMENTS_PER_PROCESS = 25
 const BUDGET_IN_PAYMENTS = 37n
+/** Starting node processes with tsx on a busy 2-core machine takes seconds; a timeout here is not a finding. */
+const SLOW_MS = 120_000
 
 export function describeLedgerContract(name: string, kind: { durable: boolean }, makeHarness: () => Promise<LedgerHarness>): void {
   describe(`SpendLedger contract: ${name}`, () => {
@@ -217,7 +219,7 @@ export function describeLedgerContract(name: string, kind: { durable: boolean },
         expect(outcome.granted.reduce((a, b) => a + b, 0)).toBe(Number(BUDGET_IN_PAYMENTS))
         expect(await ledger.spent('shared-budget')).toBe(limit)
         console.info(`[ledger ${name}] ${PROCESSES}×${PAYMENTS_PER_PROCESS} payments, granted per process ${JSON.stringify(outcome.granted)}, storm ${outcome.stormMs.toFixed(0)} ms`)
-      })
+      }, SLOW_MS)
     })
 
 
@@ -227,7 +229,7 @@ export function describeLedgerContract(name: string, kind: { durable: boolean },
       const results = await Promise.all(Array.from({ length: 120 }, () => wide.reserve('storm', amount, 37n * amount, windowEnd)))
       expect(results.filter(Boolean)).toHaveLength(37)
       expect(await wide.spent('storm')).toBe(37n * amount)
-    })
+    }, SLOW_MS)
 
     it('concurrent reserves and releases keep the total exact', async () => {
       const wide = harness.open({ now, deadlineMs: 30_000 })
@@ -239,6 +241,6 @@ export function describeLedgerContract(name: string, kind: { durable: boolean },
         }),
       )
       expect(await wide.spent('mixed')).toBe(240n)
-    })
+    }, SLOW_MS)
   })
 }
