@@ -21,12 +21,8 @@ import { checkAmount, checkKey, checkReserve } from '../client/ledgers/arguments
 import { deadlineOf, withDeadline, type LedgerOptions } from '../client/ledgers/deadline.js'
 import type { SpendLedger } from '../client/SpendLedger.js'
 import { MppError } from '../errors.js'
+import type { RedisCommander } from './index.js'
 import { RELEASE, RESERVE } from './ledgerScripts.js'
-
-/** The client shape: ioredis' `call` (for node-redis: `{ call: (...a) => client.sendCommand(a) }`). */
-export type RedisCommander = {
-  call(command: string, ...args: Array<string | number>): Promise<unknown>
-}
 
 export type RedisSpendLedgerOptions = LedgerOptions & {
   /** Prepended to every key (default `mppkit:spend:`). */

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe } from 'vitest'
-import { redisSpendLedger, type RedisCommander } from '../../src/redis/ledger.js'
+import type { RedisCommander } from '../../src/redis/index.js'
+import { redisSpendLedger } from '../../src/redis/ledger.js'
 import { redisSkip, skipNote, startRedis, type RunningRedis } from '../support/redis.js'
 import { describeLedgerContract } from './contract.js'
 

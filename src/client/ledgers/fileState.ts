@@ -6,10 +6,12 @@
  * Reading is strict: a file that is not exactly this shape fails with `store-failure`
  * and is left untouched (a damaged ledger is never "repaired" to an empty budget).
  * Writing goes to a fresh temporary file (mode 0600) beside it, fsynced, then renamed
- * over it, so a reader sees the old state or the new one, never half of one.
+ * over it, so a reader sees the old state or the new one, never half of one; the
+ * directory is fsynced after the rename, so a crash does not bring the old state back.
  */
 import { randomBytes } from 'node:crypto'
 import { open, readFile, rename, unlink } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { MppError } from '../../errors.js'
 
 export type Window = { spent: bigint; expiresAt: number }
@@ -62,6 +64,25 @@ export async function writeState(path: string, state: State, now: number, signal
   } catch (error) {
     await unlink(temporary).catch(() => {})
     throw error
+  }
+  await syncDirectory(dirname(path))
+}
+
+/**
+ * Makes the rename itself durable: without it a crash can bring back the previous
+ * state, forgetting a payment. Best effort where a directory cannot be opened (Windows).
+ */
+async function syncDirectory(directory: string): Promise<void> {
+  let handle
+  try {
+    handle = await open(directory, 'r')
+  } catch {
+    return
+  }
+  try {
+    await handle.sync().catch(() => {})
+  } finally {
+    await handle.close()
   }
 }
 
