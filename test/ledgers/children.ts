@@ -13,7 +13,7 @@ const START_TIMEOUT_MS = 30_000
 const RUN_TIMEOUT_MS = 60_000
 
 /** What a child needs to open the harness's ledger (read by the fixture). */
-export type ChildLedger = { kind: 'file' | 'redis' | 'postgres'; target: string; namespace: string }
+export type ChildLedger = { kind: 'file' | 'redis' | 'postgres' | 'redis-racy'; target: string; namespace: string }
 
 export type Storm = { processes: number; payments: number; key: string; amount: bigint; limit: bigint; expiresAt: number }
 export type StormOutcome = { granted: number[]; errors: string[]; stormMs: number }

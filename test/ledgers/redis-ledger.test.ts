@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isMppError } from '../../src/errors.js'
 import { redisSpendLedger } from '../../src/redis/ledger.js'
 import { redisSkip, skipNote, startRedis, type RunningRedis } from '../support/redis.js'
+import { spendInChildren } from './children.js'
 
 describe.skipIf(redisSkip)(`redis spend ledger specifics${skipNote}`, () => {
   let redis: RunningRedis
@@ -95,4 +96,23 @@ describe.skipIf(redisSkip)(`redis spend ledger specifics${skipNote}`, () => {
     expect((error as Error).message).toBe('spend ledger reserve failed')
     expect(((error as Error).cause as Error).message).toContain('connection reset')
   })
+})
+
+describe.skipIf(redisSkip)(`the cross-process proof can see an overspend${skipNote}`, () => {
+  it('control: the same 4 × 25 storm on a read-then-write ledger grants more than the budget', async () => {
+    const redis = await startRedis()
+    try {
+      const amount = 2n ** 53n + 1n
+      const outcome = await spendInChildren(
+        { kind: 'redis-racy', target: redis.url, namespace: 'racy:' },
+        { processes: 4, payments: 25, key: 'budget', amount, limit: 37n * amount, expiresAt: Date.now() + 60_000 },
+      )
+      const granted = outcome.granted.reduce((a, b) => a + b, 0)
+      // If this ever fails, the storm stopped racing and the contract's proof shows nothing.
+      expect(granted).toBeGreaterThan(37)
+      console.info(`[ledger control] a read-then-write ledger granted ${granted} of a 37-payment budget`)
+    } finally {
+      await redis.stop()
+    }
+  }, 120_000)
 })
