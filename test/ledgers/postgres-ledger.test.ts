@@ -75,6 +75,29 @@ describe('postgres spend ledger specifics', () => {
     }
   })
 
+  it('a database that crashed fails calls fast with store-failure; after its restart the budget is still spent', async () => {
+    const own = await startPostgres()
+    const ownPool = new pg.Pool({ connectionString: own.url, max: 4, connectionTimeoutMillis: 5_000 })
+    ownPool.on('error', () => {})
+    try {
+      const ledger = postgresSpendLedger(ownPool, { deadlineMs: 1_000 })
+      expect(await ledger.reserve('usd:day', 900n, 1000n, END)).toBe(true)
+      await ownPool.query('CHECKPOINT') // the test cluster runs with fsync off: flush before the crash
+      await own.crash()
+      const started = performance.now()
+      const error = await ledger.reserve('usd:day', 100n, 1000n, END).catch((e: unknown) => e)
+      expect(isMppError(error, 'store-failure')).toBe(true)
+      expect(performance.now() - started).toBeLessThan(1_500)
+      await own.restart()
+      expect(await ledger.spent('usd:day')).toBe(900n)
+      expect(await ledger.reserve('usd:day', 101n, 1000n, END)).toBe(false)
+      expect(await ledger.reserve('usd:day', 100n, 1000n, END)).toBe(true)
+    } finally {
+      await ownPool.end().catch(() => {})
+      await own.stop()
+    }
+  }, 60_000)
+
   it('a query error becomes store-failure with the cause kept', async () => {
     const failing = { query: async () => Promise.reject(Object.assign(new Error('connection terminated'), { code: '57P01' })) }
     const error = await postgresSpendLedger(failing).spent('k').catch((e: unknown) => e)
