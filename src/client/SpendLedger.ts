@@ -2,6 +2,12 @@
  * Where a paying client keeps what it has spent per budget window. `reserve` is the
  * one atomic step: it adds an amount only while the window's total stays within the
  * limit, so concurrent payments can never overspend a budget.
+ *
+ * A window ends at `expiresAt` (exclusive: at that instant it counts as ended); the
+ * end a window opened with is kept. Budgets that must survive a restart or be shared
+ * by several agents use a durable ledger: `fileSpendLedger` (one machine),
+ * `redisSpendLedger` or `postgresSpendLedger`. Those fail a call they cannot finish in
+ * time with `store-failure`, and the paying client then refuses to pay.
  */
 export interface SpendLedger {
   /** Adds `amount` to `key`'s total if the new total is ≤ `limit`; true when it did. */
