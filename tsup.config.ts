@@ -8,6 +8,7 @@ export const entries = {
   'testing/index': 'src/testing/index.ts',
   'redis/index': 'src/redis/index.ts',
   'postgres/index': 'src/postgres/index.ts',
+  'client/file': 'src/client/ledgers/file.ts',
   'conformance/index': 'src/conformance/index.ts',
   'stripe/index': 'src/methods/stripe/index.ts',
   'tempo/index': 'src/methods/tempo/index.ts',

@@ -12,11 +12,11 @@
  */
 import { MppError } from '../errors.js'
 import type { Store } from '../server/Store.js'
+import type { PostgresQueryable } from './queryable.js'
 import { assertIdentifier, NOW_MS, setupSql } from './schema.js'
 
-export type PostgresQueryable = {
-  query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>
-}
+export type { PostgresQueryable } from './queryable.js'
+export { postgresSpendLedger, type PostgresSpendLedgerOptions } from './ledger.js'
 
 export type PostgresStoreOptions = {
   /** Table name (default `mppkit_store`); created with its function on first use. */
@@ -32,7 +32,7 @@ export function postgresStore(client: PostgresQueryable, options: PostgresStoreO
   let setup: Promise<void> | undefined
   let writes = 0
 
-  async function run(text: string, values: unknown[]): Promise<{ rows: any[]; rowCount: number | null }> {
+  async function run(text: string, values: unknown[]): Promise<{ rows: any[]; rowCount?: number | null }> {
     setup ??= client.query(setupSql(table)).then(
       () => {},
       (error: unknown) => {

@@ -23,11 +23,8 @@ import { checkAmount, checkKey, checkReserve } from '../client/ledgers/arguments
 import { deadlineOf, withDeadline, type LedgerOptions } from '../client/ledgers/deadline.js'
 import type { SpendLedger } from '../client/SpendLedger.js'
 import { MppError } from '../errors.js'
+import type { PostgresQueryable } from './queryable.js'
 
-/** The client shape: `pg`'s Pool or Client (or anything answering `query` the same way). */
-export type PostgresQueryable = {
-  query(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>
-}
 
 export type PostgresSpendLedgerOptions = LedgerOptions & {
   /** The table, optionally schema-qualified (default `mppkit_spend`). Created when absent. */

@@ -20,6 +20,8 @@ import type { Store } from '../server/Store.js'
 import { assertDurable } from './durability.js'
 import * as Scripts from './scripts.js'
 
+export { redisSpendLedger, type RedisSpendLedgerOptions } from './ledger.js'
+
 export type RedisCommander = {
   call(command: string, ...args: Array<string | number>): Promise<unknown>
 }
