@@ -1,6 +1,6 @@
 /**
  * The session escrow on a real Tempo-mode anvil, for one test file: deploys
- * StreamChannelEscrow from dev account 0, funds fresh payers and payees (pathUSD only),
+ * StreamChannelEscrow from dev account 0, funds fresh parties (pathUSD, fees in alphaUSD),
  * opens channels, moves the node's clock, and reads balances. Nothing is mocked.
  */
 import { createClient, http, publicActions, type Account, type Address, type Chain, type Client, type Hex, type Transport } from 'viem'
@@ -10,8 +10,10 @@ import * as Voucher from '../../../src/methods/tempo/session/voucher.js'
 import { CHAIN_ID, chainForThisFile, DEV_KEYS, TOKENS, type TempoChain } from '../support/chain.js'
 
 export { CHAIN_ID, TOKENS }
+/** The channel token. */
 export const TOKEN = TOKENS.pathUSD
-export const FEES = { feeToken: TOKENS.pathUSD } as const
+/** Fees are paid in another token, so pathUSD balances move by channel amounts only. */
+export const FEES = { feeToken: TOKENS.alphaUSD } as const
 
 export type Party = { account: PrivateKeyAccount; client: Client<Transport, Chain, Account> }
 
@@ -19,7 +21,7 @@ export type EscrowBed = {
   chain: TempoChain
   escrow: Address
   domain: Voucher.Domain
-  /** A fresh account holding `amount` pathUSD (default 10), with a wallet client. */
+  /** A fresh account holding `amount` pathUSD (default 10) and 1 alphaUSD for fees, with a wallet client. */
   party(amount?: bigint): Promise<Party>
   /** A payer opens a channel to `payee` with `deposit` (approve + open in one transaction). */
   open(payer: Party, payee: Address, deposit: bigint, options?: { authorizedSigner?: Address; salt?: Hex }): Promise<Hex>
@@ -50,7 +52,8 @@ export async function escrowForThisFile(): Promise<EscrowBed> {
     domain: { chainId: CHAIN_ID, escrow },
     async party(amount = 10_000_000n) {
       const account = privateKeyToAccount(generatePrivateKey())
-      await chain.fund(account.address, amount, TOKEN)
+      if (amount > 0n) await chain.fund(account.address, amount, TOKEN)
+      await chain.fund(account.address, 1_000_000n, FEES.feeToken)
       return { account, client: clientFor(account) }
     },
     async open(payer, payee, deposit, options = {}) {
