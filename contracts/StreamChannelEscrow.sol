@@ -244,8 +244,8 @@ contract StreamChannelEscrow {
         view
     {
         address expected = channel.authorizedSigner == address(0) ? channel.payer : channel.authorizedSigner;
-        address signer = _recover(getVoucherDigest(channelId, cumulativeAmount), signature);
-        if (signer == address(0) || signer != expected) revert InvalidSignature();
+        // expected is never zero (a channel's payer is not), so a failed recovery (0) never matches.
+        if (_recover(getVoucherDigest(channelId, cumulativeAmount), signature) != expected) revert InvalidSignature();
     }
 
     /// @dev ecrecover over a 65- or 64-byte signature; address(0) for anything malformed,
@@ -267,7 +267,7 @@ contract StreamChannelEscrow {
             return address(0);
         }
         if (uint256(s) > HALF_ORDER) return address(0);
-        if (v != 27 && v != 28) return address(0);
+        // ecrecover itself returns 0 for a v other than 27 or 28, and for r or s out of range.
         return ecrecover(digest, v, r, s);
     }
 
