@@ -4,8 +4,10 @@
  * §"Contract-Backed Channel State"), on the anvil Tempo node (chain id 31337).
  */
 import { hashTypedData, keccak256, toHex, zeroAddress, type Hex } from 'viem'
-import { getChainId, readContract } from 'viem/actions'
+import fc from 'fast-check'
+import { getChainId, getCode, readContract } from 'viem/actions'
 import { describe, expect, it } from 'vitest'
+import { deployedBytecode } from '../../../src/methods/tempo/session/artifact.js'
 import * as ChannelId from '../../../src/methods/tempo/session/channelId.js'
 import * as Escrow from '../../../src/methods/tempo/session/escrow.js'
 import * as Voucher from '../../../src/methods/tempo/session/voucher.js'
@@ -77,5 +79,21 @@ describe('channel id: off-chain = computeChannelId', () => {
     const salt: Hex = keccak256(toHex('open'))
     const id = await bed.open(payer, payee.account.address, 1_000n, { salt })
     expect(id).toBe(ChannelId.compute({ payer: payer.account.address, payee: payee.account.address, token: TOKEN, salt, authorizedSigner: zeroAddress, escrow: bed.escrow, chainId: CHAIN_ID }))
+  })
+})
+
+describe('deployment', () => {
+  it('the code on chain is the artifact runtime bytecode', async () => {
+    expect(await getCode(client, { address: bed.escrow })).toBe(deployedBytecode)
+  })
+
+  it('property: off-chain digest = on-chain digest for random channels and amounts', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.bigInt({ min: 0n, max: Voucher.MAX_AMOUNT }), async (bytes, amount) => {
+        const voucher = { channelId: toHex(bytes), cumulativeAmount: amount }
+        expect(Voucher.digest(bed.domain, voucher)).toBe(await Escrow.getVoucherDigest(client, bed.escrow, voucher))
+      }),
+      { numRuns: 30 },
+    )
   })
 })
