@@ -182,7 +182,7 @@ describe('requestClose and withdraw', () => {
     await expectRevert(payer, Escrow.calls.requestClose(escrow, channelId), 'CloseAlreadyRequested', channelId)
     const { timestamp } = await getBlock(bed.chain.client, { blockNumber: receipt.blockNumber })
     await bed.rpc('evm_mine', [Number(timestamp) + 898])
-    // eth_call runs in the next block (898 + 1 s); the mined attempt is set to 899 s
+    // eth_call runs at 898 s (or the pending block just after): too early either way; the mined attempt runs at 899 s
     const simulated = await Escrow.simulate(bed.chain.client, payer.account.address, Escrow.calls.withdraw(escrow, channelId)).catch((e: unknown) => e)
     expect((simulated as EscrowRevertedError).reason).toBe('CloseNotReady')
     await bed.rpc('evm_setNextBlockTimestamp', [Number(timestamp) + 899])
