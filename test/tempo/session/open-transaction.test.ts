@@ -2,7 +2,8 @@
  * The session `open` as the draft moves it (§"Open Payload"): the payer signs a Tempo
  * transaction offline, [approve, open] in one envelope, and someone else (the server)
  * broadcasts it. The server can decode the calls before broadcasting, and the channel
- * exists once it is mined. Fees in alphaUSD, so pathUSD moves by the deposit only.
+ * exists once it is mined; sponsored by the payee as fee payer (§"Fee Payment"), the
+ * payer is still the channel's payer. Fees in alphaUSD, so pathUSD moves by the deposit only.
  */
 import { getAddress, isAddressEqual, keccak256, toHex, zeroAddress } from 'viem'
 import { Transaction } from 'viem/tempo'
@@ -45,6 +46,28 @@ describe('open by a pre-signed Tempo transaction', () => {
       finalized: false,
     })
     expect(await bed.balance(payer.account.address)).toBe(8_000_000n)
+  })
+
+  it('sponsored: the payee co-signs as fee payer; the payer stays the channel payer and pays only the deposit', async () => {
+    const payer = await bed.chain.fundPayer(3_000_000n) // pathUSD only, nothing to pay fees with
+    const payee = await bed.party(0n)
+    const params = { payee: payee.account.address, token: TOKEN, deposit: 3_000_000n, salt: keccak256(toHex('sponsored')) }
+    const placeholder = await bed.chain.sign(payer, {
+      calls: [Escrow.calls.approve(TOKEN, bed.escrow, params.deposit), Escrow.calls.open(bed.escrow, params)],
+      placeholder: true,
+      gas: 400_000n,
+    })
+    // the fee payer's signature, with the claimed sender dropped so the chain recovers it
+    const { from: _from, signatures: _signatures, ...fields } = Transaction.deserialize(placeholder as Transaction.TransactionSerializedTempo) as Record<string, unknown>
+    const final = await Transaction.serialize({ ...fields, feeToken: FEES.feeToken, feePayer: payee.account } as unknown as Parameters<typeof Transaction.serialize>[0])
+    const feesBefore = await bed.chain.balance(FEES.feeToken, payee.account.address)
+
+    const receipt = await bed.chain.broadcast(final as `0x${string}`)
+    expect(receipt.status).toBe('success')
+    const id = ChannelId.compute({ payer: payer.address, ...params, authorizedSigner: zeroAddress, escrow: bed.escrow, chainId: CHAIN_ID })
+    expect((await Escrow.getChannel(bed.chain.client, bed.escrow, id)).payer).toBe(payer.address)
+    expect(await bed.balance(payer.address)).toBe(0n)
+    expect(await bed.chain.balance(FEES.feeToken, payee.account.address)).toBeLessThan(feesBefore)
   })
 
   it('open without the approve call is mined as reverted and opens nothing', async () => {
