@@ -21,7 +21,7 @@ export type Credential<Payload extends JsonObject = JsonObject> = {
   readonly source?: string
 }
 
-/** Credentials longer than this are refused before decoding (servers must take 4 KB). */
+/** Credentials (and `Authorization` values) longer than this are refused before decoding (servers must take 4 KB). */
 export const MAX_LENGTH = 64 * 1024
 
 const SCHEME = /^payment +/i
@@ -64,10 +64,14 @@ export function encode(credential: Credential): string {
 /**
  * The one Payment credential in an `Authorization` value, or `undefined` when there
  * is none. Several (two header lines joined by `", "`, or one line listing two)
- * throw `credential-multiple`: the server must answer 400.
+ * throw `credential-multiple`: the server must answer 400. A value longer than
+ * `maxLength` (default {@link MAX_LENGTH}) throws `header-too-large` before it is scanned.
  */
-export function extract(authorization: string | null | undefined): string | undefined {
+export function extract(authorization: string | null | undefined, options: { maxLength?: number } = {}): string | undefined {
   if (!authorization) return undefined
+  const maxLength = options.maxLength ?? MAX_LENGTH
+  if (authorization.length > maxLength)
+    throw new MppError('header-too-large', `Authorization value exceeds ${maxLength} characters`)
   let items: RawChallenge[]
   try {
     // Same grammar as WWW-Authenticate (RFC 9110 §11.4): commas inside another

@@ -210,6 +210,28 @@ describe('Credential.extract', () => {
     expect(error.message).not.toContain(a.slice(8, 40))
     expect(error.message).not.toContain(b.slice(8, 40))
   })
+
+  it('a value longer than MAX_LENGTH is refused with header-too-large; one at the limit is read', () => {
+    const padding = (total: number) => 'Bearer ' + 'x'.repeat(total - a.length - 'Bearer , '.length) + ', '
+    const atLimit = padding(Credential.MAX_LENGTH) + a
+    expect(atLimit).toHaveLength(Credential.MAX_LENGTH)
+    expect(Credential.extract(atLimit)).toBe(a)
+    expectCode(() => Credential.extract('x' + atLimit), 'header-too-large')
+    expectCode(() => Credential.extract('Payment ' + 'A'.repeat(1024 * 1024)), 'header-too-large')
+  })
+
+  it('refuses an oversized value before scanning it: two credentials in 1 MB are too large, not multiple', () => {
+    const oversized = `${a}, Bearer ${'x'.repeat(1024 * 1024)}, ${b}`
+    expectCode(() => Credential.extract(oversized), 'header-too-large')
+    // The same value under a larger caller limit is scanned, and its two credentials found.
+    expectCode(() => Credential.extract(oversized, { maxLength: 2 * 1024 * 1024 }), 'credential-multiple')
+  })
+
+  it('takes a caller limit, and the error does not quote the value', () => {
+    expect(Credential.extract(a, { maxLength: a.length })).toBe(a)
+    const error = expectCode(() => Credential.extract(a, { maxLength: a.length - 1 }), 'header-too-large')
+    expect(error.message).not.toContain(a.slice(8, 40))
+  })
 })
 
 describe('Credential.echo / from', () => {
