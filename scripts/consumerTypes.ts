@@ -4,6 +4,8 @@
  * run `tsc` with `skipLibCheck: false` over files importing every entry point, once as
  * ESM (.mts) and once as CommonJS (.cts). Catches declaration bugs that publint and
  * arethetypeswrong do not (a type re-exported as a value, an unresolved import).
+ * Then runs the installed `mppkit-conformance` with no arguments, which must find the
+ * spec-vectors shipped in the package and pass.
  *
  * Run after `npm run build`: `tsx scripts/consumerTypes.ts`. Exits non-zero on failure.
  */
@@ -85,6 +87,16 @@ try {
     fail(`tsc (skipLibCheck: false) fails in a project that installs the packed tarball:\n${stdout}${stderr}`)
   }
   console.log(`consumer types: ok (${subpaths.length} entry points, ESM and CJS, skipLibCheck false)`)
+
+  // The installed bin with no arguments runs the vectors shipped in the package.
+  let conformance: string
+  try {
+    conformance = execFileSync(process.execPath, [join(app, 'node_modules', manifest.name, 'dist', 'conformance', 'cli.js')], { cwd: app, encoding: 'utf8', stdio: 'pipe' })
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string }
+    fail(`the installed mppkit-conformance fails without arguments:\n${stdout}${stderr}`)
+  }
+  console.log(`consumer conformance bin: ${conformance.trimEnd().split('\n').at(-1)}`)
 } catch (error) {
   if (process.exitCode !== 1) throw error
 } finally {
