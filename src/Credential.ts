@@ -5,13 +5,13 @@
  * const credential = Credential.parse(request.headers.get('authorization')!)
  * credential.challenge.id // the echoed challenge id
  */
-import type { Challenge } from './Challenge.js'
-import { MppError } from './errors.js'
+import * as Challenge from './Challenge.js'
+import { isMppError, MppError } from './errors.js'
 import { parseChallenges, type RawChallenge } from './internal/authParams.js'
 import { decodeObject, encodeObject, isObject, type JsonObject } from './internal/json.js'
 
 /** The challenge as the client echoes it: the wire strings, unchanged (unknown parameters are not echoed). */
-export type ChallengeEcho = Omit<Challenge, 'extensions'>
+export type ChallengeEcho = Omit<Challenge.Challenge, 'extensions'>
 
 export type Credential<Payload extends JsonObject = JsonObject> = {
   readonly challenge: ChallengeEcho
@@ -30,8 +30,10 @@ const ECHO_OPTIONAL = ['expires', 'digest', 'opaque', 'description'] as const
 
 /**
  * Parses an `Authorization` value `Payment <base64url-nopad>`. Strict: unpadded
- * canonical base64url, fatal UTF-8, a JSON object with a `challenge` object (string
- * members, non-empty `id`) and a `payload` object, and an optional string `source`.
+ * canonical base64url, fatal UTF-8, a JSON object with a `challenge` object and a
+ * `payload` object, and an optional string `source`. The echoed challenge must pass
+ * the same field rules as a parsed challenge ({@link Challenge.validate}); a failure is
+ * `credential-invalid` with the challenge error (e.g. `method-invalid`) as its `cause`.
  */
 export function parse(authorization: string, options: { maxLength?: number } = {}): Credential {
   const maxLength = options.maxLength ?? MAX_LENGTH
@@ -112,6 +114,14 @@ export function validate(value: unknown): Credential {
     const member = challenge[name]
     if (member !== undefined && typeof member !== 'string')
       throw new MppError('credential-invalid', `credential.challenge.${name} must be a string`)
+  }
+  // The echo obeys the rules a challenge does: method 1*LOWERALPHA, intent token,
+  // request and opaque base64url JSON objects, RFC 3339 expires, RFC 9530 digest.
+  try {
+    Challenge.validate(challenge as ChallengeEcho)
+  } catch (error) {
+    if (!isMppError(error)) throw error
+    throw new MppError('credential-invalid', `credential.challenge: ${error.message}`, { cause: error })
   }
   return value as Credential
 }
