@@ -26,8 +26,10 @@ describe('README: the conformance section', () => {
     expect(Number(stated![2])).toBe(needPayment.length)
   })
 
-  it('cites the drafts by name, never a path outside the repository', () => {
+  it('cites the drafts by name, never a path outside the repository (README and spec-vectors/README)', () => {
     expect(README).not.toMatch(/\.\.\/shared|\/work\/|specs\//)
     expect(README).toContain('draft-httpauth-payment-00')
+    const vectorsReadme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../spec-vectors/README.md'), 'utf8')
+    expect(vectorsReadme).not.toMatch(/\.\.\/shared|\/work\//)
   })
 })
