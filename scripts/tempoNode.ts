@@ -3,8 +3,7 @@
  * npm package) on a free loopback port, for tests, the demo and benchmarks.
  */
 import { spawn } from 'node:child_process'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { anvilBinary } from './anvilBinary.js'
 
 /** Private keys of anvil's ten funded dev accounts (the public "test … junk" mnemonic). */
 export const DEV_KEYS = [
@@ -58,14 +57,5 @@ export async function startTempoNode(options: { timeoutMs?: number } = {}): Prom
         child.once('exit', () => resolve())
         child.kill('SIGTERM')
       }),
-  }
-}
-
-function anvilBinary(): string {
-  const require = createRequire(import.meta.url)
-  try {
-    return join(dirname(require.resolve('@foundry-rs/anvil-linux-amd64/package.json')), 'bin', 'anvil')
-  } catch {
-    throw new Error('anvil is missing: run `npm ci` (it comes from the @foundry-rs/anvil-linux-amd64 dev dependency)')
   }
 }

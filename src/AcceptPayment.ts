@@ -17,12 +17,23 @@ export type Range = {
   readonly q: number
 }
 
+/**
+ * `Accept-Payment` values longer than this are refused before scanning: 4 KiB holds
+ * well over a hundred ranges, far more than there are method/intent pairs to rank.
+ */
+export const MAX_LENGTH = 4 * 1024
+
 const RANGE = /^([a-z]+|\*)\/([A-Za-z0-9-]+|\*)$/
 // weight = OWS ";" OWS "q=" qvalue; qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
 const WEIGHT = /^[qQ]=(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/
 
-/** Parses an `Accept-Payment` value; throws `accept-payment-invalid` when malformed. */
-export function parse(header: string): Range[] {
+/**
+ * Parses an `Accept-Payment` value; throws `accept-payment-invalid` when malformed and
+ * `header-too-large` when longer than `maxLength` (default {@link MAX_LENGTH}).
+ */
+export function parse(header: string, options: { maxLength?: number } = {}): Range[] {
+  const maxLength = options.maxLength ?? MAX_LENGTH
+  if (header.length > maxLength) throw new MppError('header-too-large', `Accept-Payment value exceeds ${maxLength} characters`)
   const ranges: Range[] = []
   for (const element of header.split(',')) {
     const item = element.trim()
@@ -78,8 +89,8 @@ export function weight(ranges: readonly Range[], method: string, intent: string)
 
 /**
  * Orders offers (anything with `method` and `intent`) by an `Accept-Payment` header,
- * as servers SHOULD: drop q=0, highest q first, server order among equals. A missing
- * or malformed header, or one that matches nothing, leaves the server's list as it is,
+ * as servers SHOULD: drop q=0, highest q first, server order among equals. A missing,
+ * malformed or oversized header, or one that matches nothing, leaves the server's list as it is,
  * so a 402 never goes out without a challenge.
  */
 export function rank<T extends { readonly method: string; readonly intent: string }>(

@@ -1,6 +1,8 @@
 /**
  * RFC 9530 body digests as the `digest` challenge parameter carries them:
- * `sha-256=:<base64>:` (a structured-field dictionary of byte sequences).
+ * `sha-256=:<base64>:` (a structured-field dictionary of byte sequences). mppkit
+ * writes only that form; {@link verify} with `bare: true` also reads the colon-less
+ * `sha-256=<base64>` that other SDKs (mppx, pympp, mpp-go) write.
  *
  * @example
  * const digest = await BodyDigest.compute('{"hello": "world"}')
@@ -9,7 +11,8 @@
  */
 import { MppError } from './errors.js'
 import { equalBytes } from './internal/constantTime.js'
-import { parseByteSequenceDictionary, serializeByteSequence } from './internal/structuredFields.js'
+import { parseDigestValue, type DigestForm } from './internal/digestValue.js'
+import { serializeByteSequence } from './internal/structuredFields.js'
 import * as Utf8 from './internal/utf8.js'
 
 export type Algorithm = 'sha-256' | 'sha-512'
@@ -32,14 +35,26 @@ export async function compute(body: Body, options: Options = {}): Promise<string
 }
 
 /**
- * True when the body matches the digest value. Every supported algorithm present
- * must match and at least one must be present; unknown algorithms are ignored, and a
- * value with none we support throws `digest-unsupported`. Byte comparison, so a
- * base64url spelling never matches.
+ * True when the body matches the digest value: RFC 9530 form (`sha-256=:<b64>:`), and
+ * with `bare: true` also the colon-less form (`sha-256=<b64>`) other SDKs write. Every
+ * supported algorithm present must match and at least one must be present; unknown
+ * algorithms are ignored. Byte comparison, so a base64url spelling never matches.
+ * Strict by default: a server checks the echo of a digest it wrote itself, in RFC 9530
+ * form; a payer reading another SDK's challenge turns `bare` on.
+ *
+ * A value that is not a digest at all throws `digest-invalid`, and one with no
+ * supported algorithm throws `digest-unsupported`, where some SDKs answer `false`:
+ * "this is not a digest" is a different fault from "this is another body's digest",
+ * and both refuse the payment. Callers wanting a boolean can `.catch(() => false)`.
  */
-export async function verify(expected: string, body: Body, options: Omit<Options, 'algorithm'> = {}): Promise<boolean> {
-  const members = parseByteSequenceDictionary(expected)
-  if (!members) throw new MppError('digest-invalid', 'digest is not an RFC 9530 dictionary of byte sequences')
+export async function verify(
+  expected: string,
+  body: Body,
+  options: Omit<Options, 'algorithm'> & { bare?: boolean } = {},
+): Promise<boolean> {
+  const members = parseDigestValue(expected, { bare: options.bare === true })?.members
+  if (!members)
+    throw new MppError('digest-invalid', options.bare ? 'digest is neither sha-256=:<base64>: (RFC 9530) nor sha-256=<base64>' : 'digest is not an RFC 9530 dictionary of byte sequences')
   const supported = [...members].filter(([name]) => Object.hasOwn(SUBTLE_NAME, name)) as Array<[Algorithm, Uint8Array]>
   if (supported.length === 0) throw new MppError('digest-unsupported', 'digest uses no supported algorithm (sha-256, sha-512)')
   const bytes = await readBody(body, options.maxBytes ?? DEFAULT_MAX_BYTES)
@@ -47,6 +62,14 @@ export async function verify(expected: string, body: Body, options: Omit<Options
     if (!equalBytes(await hash(algorithm, bytes), want)) return false
   }
   return true
+}
+
+/**
+ * Which spelling a digest value uses: `'rfc9530'` (`sha-256=:<b64>:`), `'bare'`
+ * (`sha-256=<b64>`), or `undefined` when it is neither.
+ */
+export function form(value: string): DigestForm | undefined {
+  return parseDigestValue(value, { bare: true })?.form
 }
 
 /** Reads a body to bytes, refusing more than `maxBytes` (streams are cut off early). */

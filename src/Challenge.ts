@@ -11,7 +11,7 @@ import { parseChallengesSettled, type RawChallenge } from './internal/authParams
 import { fromByteString, toByteString } from './internal/headerText.js'
 import { decodeObject, encodeCanonical, isObject, type JsonObject } from './internal/json.js'
 import * as Rfc3339 from './internal/rfc3339.js'
-import { parseByteSequenceDictionary } from './internal/structuredFields.js'
+import { parseDigestValue } from './internal/digestValue.js'
 
 /** A Payment challenge as it travels: every value is the exact wire string. */
 export type Challenge = {
@@ -62,13 +62,23 @@ const LONE_SURROGATE = /\p{Surrogate}/u
 /** Outcome of parsing one header's challenges without stopping at the first bad one. */
 export type Settled = { challenges: Challenge[]; errors: MppError[] }
 
+export type ParseOptions = {
+  /**
+   * Also accept a `digest` in the colon-less `sha-256=<base64>` form other SDKs write,
+   * besides RFC 9530's `sha-256=:<base64>:`. The value is kept byte-exact, so the echo
+   * still matches what the server issued. Off by default: it is not RFC 9530; a payer
+   * that turns it on should pay only when the digest matches its body.
+   */
+  readonly bareDigest?: boolean
+}
+
 /**
  * Every Payment challenge in a `WWW-Authenticate` value, in order. Accepts one value,
  * the `", "`-joined value `fetch` produces, or an array of header lines. Other
  * schemes are skipped. Throws on the first invalid Payment challenge.
  */
-export function parseList(header: string | readonly string[]): Challenge[] {
-  const { challenges, errors } = parseListSettled(header)
+export function parseList(header: string | readonly string[], options: ParseOptions = {}): Challenge[] {
+  const { challenges, errors } = parseListSettled(header, options)
   if (errors[0]) throw errors[0]
   return challenges
 }
@@ -78,7 +88,7 @@ export function parseList(header: string | readonly string[]): Challenge[] {
  * and the valid ones are still returned, so a client can pay with what it can use.
  * A header that breaks the auth-param grammar yields the challenges read before it.
  */
-export function parseListSettled(header: string | readonly string[]): Settled {
+export function parseListSettled(header: string | readonly string[], options: ParseOptions = {}): Settled {
   const challenges: Challenge[] = []
   const errors: MppError[] = []
   for (const line of typeof header === 'string' ? [header] : header) {
@@ -90,7 +100,7 @@ export function parseListSettled(header: string | readonly string[]): Settled {
     for (const item of raw) {
       if (item.scheme.length !== 7 || item.scheme.toLowerCase() !== 'payment') continue
       try {
-        challenges.push(fromRaw(item))
+        challenges.push(fromRaw(item, options))
       } catch (error) {
         errors.push(error as MppError)
       }
@@ -101,8 +111,8 @@ export function parseListSettled(header: string | readonly string[]): Settled {
 }
 
 /** Exactly one Payment challenge from a header value; throws when there are none or several. */
-export function parse(header: string | readonly string[]): Challenge {
-  const list = parseList(header)
+export function parse(header: string | readonly string[], options: ParseOptions = {}): Challenge {
+  const list = parseList(header, options)
   if (list.length === 0) throw new MppError('challenge-not-found', 'no Payment challenge in the header')
   if (list.length > 1) throw new MppError('challenge-ambiguous', `${list.length} Payment challenges in the header; use parseList`)
   return list[0]!
@@ -206,7 +216,7 @@ export function isExpired(challenge: Pick<Challenge, 'expires'>, now: number = D
  * Checks the invariants `parse` enforces on a challenge object from elsewhere
  * (JSON, a credential echo, user code) and returns it.
  */
-export function validate<T extends Challenge>(challenge: T, options: { encodedHere?: boolean } = {}): T {
+export function validate<T extends Challenge>(challenge: T, options: ParseOptions & { encodedHere?: boolean } = {}): T {
   for (const name of REQUIRED) {
     const value = challenge[name]
     if (typeof value !== 'string' || value.length === 0)
@@ -219,7 +229,7 @@ export function validate<T extends Challenge>(challenge: T, options: { encodedHe
     if (typeof challenge.expires !== 'string') throw new MppError('expires-invalid', 'expires must be a string')
     expiresAt(challenge)
   }
-  if (challenge.digest !== undefined && (typeof challenge.digest !== 'string' || !parseByteSequenceDictionary(challenge.digest)))
+  if (challenge.digest !== undefined && (typeof challenge.digest !== 'string' || !parseDigestValue(challenge.digest, { bare: options.bareDigest === true })))
     throw new MppError('digest-invalid', 'digest is not an RFC 9530 dictionary of byte sequences')
   if (challenge.opaque !== undefined && typeof challenge.opaque !== 'string') throw new MppError('opaque-invalid', 'opaque must be a string')
   if (challenge.description !== undefined && typeof challenge.description !== 'string')
@@ -230,7 +240,7 @@ export function validate<T extends Challenge>(challenge: T, options: { encodedHe
   return challenge
 }
 
-function fromRaw(raw: RawChallenge): Challenge {
+function fromRaw(raw: RawChallenge, options: ParseOptions): Challenge {
   if (raw.token68 !== undefined) throw new MppError('header-syntax', 'a Payment challenge takes auth-params, not a token68')
   const known: Record<string, string> = {}
   let extensions: Record<string, string> | undefined
@@ -256,7 +266,7 @@ function fromRaw(raw: RawChallenge): Challenge {
     ...(known.description !== undefined && { description: fromByteString(known.description) }),
     ...(extensions && { extensions }),
   } as Challenge
-  return validate(challenge)
+  return validate(challenge, options)
 }
 
 /** Free text (description, extensions): UTF-8 bytes as obs-text. Everything else: ASCII only. */

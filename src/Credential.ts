@@ -5,13 +5,13 @@
  * const credential = Credential.parse(request.headers.get('authorization')!)
  * credential.challenge.id // the echoed challenge id
  */
-import type { Challenge } from './Challenge.js'
-import { MppError } from './errors.js'
+import * as Challenge from './Challenge.js'
+import { isMppError, MppError } from './errors.js'
 import { parseChallenges, type RawChallenge } from './internal/authParams.js'
 import { decodeObject, encodeObject, isObject, type JsonObject } from './internal/json.js'
 
 /** The challenge as the client echoes it: the wire strings, unchanged (unknown parameters are not echoed). */
-export type ChallengeEcho = Omit<Challenge, 'extensions'>
+export type ChallengeEcho = Omit<Challenge.Challenge, 'extensions'>
 
 export type Credential<Payload extends JsonObject = JsonObject> = {
   readonly challenge: ChallengeEcho
@@ -21,7 +21,7 @@ export type Credential<Payload extends JsonObject = JsonObject> = {
   readonly source?: string
 }
 
-/** Credentials longer than this are refused before decoding (servers must take 4 KB). */
+/** Credentials (and `Authorization` values) longer than this are refused before decoding (servers must take 4 KB). */
 export const MAX_LENGTH = 64 * 1024
 
 const SCHEME = /^payment +/i
@@ -30,8 +30,10 @@ const ECHO_OPTIONAL = ['expires', 'digest', 'opaque', 'description'] as const
 
 /**
  * Parses an `Authorization` value `Payment <base64url-nopad>`. Strict: unpadded
- * canonical base64url, fatal UTF-8, a JSON object with a `challenge` object (string
- * members, non-empty `id`) and a `payload` object, and an optional string `source`.
+ * canonical base64url, fatal UTF-8, a JSON object with a `challenge` object and a
+ * `payload` object, and an optional string `source`. The echoed challenge must pass
+ * the same field rules as a parsed challenge ({@link Challenge.validate}); a failure is
+ * `credential-invalid` with the challenge error (e.g. `method-invalid`) as its `cause`.
  */
 export function parse(authorization: string, options: { maxLength?: number } = {}): Credential {
   const maxLength = options.maxLength ?? MAX_LENGTH
@@ -64,10 +66,14 @@ export function encode(credential: Credential): string {
 /**
  * The one Payment credential in an `Authorization` value, or `undefined` when there
  * is none. Several (two header lines joined by `", "`, or one line listing two)
- * throw `credential-multiple`: the server must answer 400.
+ * throw `credential-multiple`: the server must answer 400. A value longer than
+ * `maxLength` (default {@link MAX_LENGTH}) throws `header-too-large` before it is scanned.
  */
-export function extract(authorization: string | null | undefined): string | undefined {
+export function extract(authorization: string | null | undefined, options: { maxLength?: number } = {}): string | undefined {
   if (!authorization) return undefined
+  const maxLength = options.maxLength ?? MAX_LENGTH
+  if (authorization.length > maxLength)
+    throw new MppError('header-too-large', `Authorization value exceeds ${maxLength} characters`)
   let items: RawChallenge[]
   try {
     // Same grammar as WWW-Authenticate (RFC 9110 §11.4): commas inside another
@@ -108,6 +114,14 @@ export function validate(value: unknown): Credential {
     const member = challenge[name]
     if (member !== undefined && typeof member !== 'string')
       throw new MppError('credential-invalid', `credential.challenge.${name} must be a string`)
+  }
+  // The echo obeys the rules a challenge does: method 1*LOWERALPHA, intent token,
+  // request and opaque base64url JSON objects, RFC 3339 expires, RFC 9530 digest.
+  try {
+    Challenge.validate(challenge as ChallengeEcho)
+  } catch (error) {
+    if (!isMppError(error)) throw error
+    throw new MppError('credential-invalid', `credential.challenge: ${error.message}`, { cause: error })
   }
   return value as Credential
 }

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'json-invalid'
   | 'json-not-object'
   | 'jcs-invalid'
+  | 'jcs-too-deep'
   // credentials and receipts
   | 'credential-invalid'
   | 'credential-multiple'

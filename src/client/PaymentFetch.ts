@@ -102,8 +102,8 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
       redirect: prepared.redirect,
     })
 
-  async function offersOf(response: Response, url: string): Promise<Candidate[]> {
-    const { candidates, unusable } = await candidatesIn(response, url, config.methods)
+  async function offersOf(response: Response, url: string, body: Uint8Array | undefined): Promise<Candidate[]> {
+    const { candidates, unusable } = await candidatesIn(response, url, config.methods, body)
     emit({ type: 'challenge-received', url, offers: candidates.map((c) => c.offer), unusable })
     return candidates
   }
@@ -136,12 +136,12 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
     if (response.url) prepared.url = response.url
     if (!config.allowInsecureHttp && !isSecure(prepared.url))
       throw new MppError('policy-denied', 'refusing to pay over plain HTTP to a non-loopback host (use https, or allowInsecureHttp)')
-    let offers = await offersOf(response, prepared.url)
+    let offers = await offersOf(response, prepared.url, prepared.body)
     // An expired challenge is never paid: ask once more for fresh ones.
     if (offers.length > 0 && offers.every((o) => Challenge.isExpired(o.challenge, now()))) {
       response = await send(prepared, prepared.headers)
       if (response.status !== 402) return response
-      offers = await offersOf(response, prepared.url)
+      offers = await offersOf(response, prepared.url, prepared.body)
     }
     offers = offers.filter((o) => !Challenge.isExpired(o.challenge, now()))
     if (offers.length === 0) throw new MppError('method-unsupported', 'the server offers no unexpired payment this client can make')
@@ -247,7 +247,7 @@ export function createPaymentFetch(config: PaymentFetchConfig): PaymentFetch {
     const prepared = await prepare(input, init)
     const response = await send(prepared, prepared.headers)
     if (response.status !== 402) return { status: response.status, offers: [] }
-    const offers = await offersOf(response, prepared.url)
+    const offers = await offersOf(response, prepared.url, prepared.body)
     return {
       status: 402,
       offers: offers.map(({ offer, challenge }) => ({

@@ -1,4 +1,5 @@
 /** What a 402 offers this client: each challenge a configured driver can pay, as an Offer. */
+import * as BodyDigest from '../BodyDigest.js'
 import * as Challenge from '../Challenge.js'
 import type * as Method from '../Method.js'
 import { validate } from '../internal/standardSchema.js'
@@ -10,17 +11,26 @@ export type Candidate = { offer: Policy.Offer; challenge: Challenge.Challenge; d
 
 /**
  * The payable offers in a 402, in the client's driver preference order (server order
- * within one driver), and how many challenges no driver can pay.
+ * within one driver), and how many challenges no driver can pay. A digest written
+ * without RFC 8941 colons (`sha-256=<base64>`, as other SDKs write it) is accepted only
+ * when it is the digest of `body`, the request body this client sent.
  */
 export async function candidatesIn(
   response: Response,
   url: string,
   methods: readonly AnyClient[],
+  body?: Uint8Array,
 ): Promise<{ candidates: Candidate[]; unusable: number }> {
   const header = response.headers.get('www-authenticate')
-  const { challenges } = header ? Challenge.parseListSettled(header) : { challenges: [] }
-  const candidates: Candidate[] = []
+  const { challenges: parsed } = header ? Challenge.parseListSettled(header, { bareDigest: true }) : { challenges: [] }
+  const challenges: Challenge.Challenge[] = []
   let unusable = 0
+  for (const challenge of parsed) {
+    const bare = challenge.digest !== undefined && BodyDigest.form(challenge.digest) === 'bare'
+    if (bare && !(await BodyDigest.verify(challenge.digest!, body, { bare: true }).catch(() => false))) unusable++
+    else challenges.push(challenge)
+  }
+  const candidates: Candidate[] = []
   for (const driver of methods) {
     for (const challenge of challenges) {
       if (challenge.method !== driver.name || challenge.intent !== driver.intent) continue

@@ -74,16 +74,17 @@ const challengeArb: fc.Arbitrary<Challenge.Challenge> = fc
   .map((c) => ({ ...c, ...(c.extensions && { extensions: { ...c.extensions } }) }))
 
 const anyText = fc.string({ unit: 'binary', maxLength: 30 })
+// The echo obeys the challenge field rules (Credential.parse applies Challenge.validate to it).
 const echoArb: fc.Arbitrary<Credential.ChallengeEcho> = fc.record(
   {
     id: fc.string({ unit: 'binary', minLength: 1, maxLength: 43 }),
     realm: fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }),
-    method: fc.string({ minLength: 1, maxLength: 10 }),
-    intent: fc.string({ minLength: 1, maxLength: 10 }),
-    request: fc.string({ minLength: 1, maxLength: 60 }),
-    expires: anyText,
-    digest: anyText,
-    opaque: anyText,
+    method,
+    intent,
+    request,
+    expires: rfc3339,
+    digest,
+    opaque,
     description: anyText,
   },
   { requiredKeys: ['id', 'realm', 'method', 'intent', 'request'] },

@@ -103,6 +103,42 @@ describe('AcceptPayment.parse (draft §7.1 ABNF, RFC 9110 §12.4.2 qvalue)', () 
   })
 })
 
+describe('AcceptPayment.parse size limit', () => {
+  const range = 'tempo/charge;q=0.5, '
+  const sized = (length: number) => range.repeat(Math.floor(length / range.length)) + 'x/y'.padEnd(length % range.length, ' ')
+
+  it('reads a value of exactly MAX_LENGTH characters', () => {
+    const header = sized(AcceptPayment.MAX_LENGTH)
+    expect(header).toHaveLength(AcceptPayment.MAX_LENGTH)
+    expect(AcceptPayment.parse(header).length).toBeGreaterThan(100)
+  })
+
+  it('refuses one character more with header-too-large', () => {
+    let error: unknown
+    try {
+      AcceptPayment.parse(sized(AcceptPayment.MAX_LENGTH + 1))
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(MppError)
+    expect((error as MppError).code).toBe('header-too-large')
+  })
+
+  it('refuses before scanning: a malformed 1 MB value is too large, not malformed', () => {
+    const header = 'tempo/charge;q=abc, '.repeat(52_429)
+    expect(() => AcceptPayment.parse(header)).toThrowError(expect.objectContaining({ code: 'header-too-large' }))
+    expect(() => AcceptPayment.parse(header, { maxLength: header.length })).toThrowError(expect.objectContaining({ code: 'accept-payment-invalid' }))
+  })
+
+  it('rank ignores an oversized header as it ignores a malformed one: server order', () => {
+    const list = offers('stripe/charge', 'tempo/charge')
+    const preferTempo = 'stripe/charge;q=0.5, tempo/charge'
+    expect(order(list, preferTempo)).toEqual(['tempo/charge', 'stripe/charge'])
+    const oversized = preferTempo + ','.repeat(AcceptPayment.MAX_LENGTH)
+    expect(order(list, oversized)).toEqual(['stripe/charge', 'tempo/charge'])
+  })
+})
+
 describe('AcceptPayment.serialize', () => {
   it('omits q=1 and writes other weights', () => {
     expect(

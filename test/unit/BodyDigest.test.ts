@@ -173,6 +173,38 @@ describe('BodyDigest.verify (RFC 9530 §2; draft §5.1.4)', () => {
       await rejectsWith(BodyDigest.verify(value, HELLO), 'digest-invalid')
   })
 
+  it('bare: true also verifies the colon-less form other SDKs write (sha-256=<base64>), padded or not', async () => {
+    const bare = HELLO_256.replaceAll(':', '')
+    const lenient = { bare: true }
+    expect(bare).toBe('sha-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=')
+    expect(await BodyDigest.verify(bare, HELLO, lenient)).toBe(true)
+    expect(await BodyDigest.verify(bare.replace(/=$/, ''), HELLO, lenient)).toBe(true)
+    expect(await BodyDigest.verify(bare, 'another body', lenient)).toBe(false)
+    expect(await BodyDigest.verify(`sha-512=${sha('sha512', HELLO)}`, HELLO, lenient)).toBe(true)
+    expect(await BodyDigest.verify(`sha-256=${sha('sha256', HELLO)}, sha-512=${sha('sha512', 'other')}`, HELLO, lenient)).toBe(false)
+    await rejectsWith(BodyDigest.verify(`md5=${createHash('md5').update(HELLO).digest('base64')}`, HELLO, lenient), 'digest-unsupported')
+    // RFC 9530 form is still read with bare: true.
+    expect(await BodyDigest.verify(HELLO_256, HELLO, lenient)).toBe(true)
+  })
+
+  it('without bare: true the colon-less form is digest-invalid (the default is RFC 9530 only)', async () => {
+    await rejectsWith(BodyDigest.verify(HELLO_256.replaceAll(':', ''), HELLO), 'digest-invalid')
+  })
+
+  it('colon-less values are held to base64 too; the two forms do not mix in one value', async () => {
+    const urlSpelling = `sha-256=${createHash('sha256').update('').digest('base64url')}`
+    expect(urlSpelling).toMatch(/[-_]/)
+    for (const value of [urlSpelling, 'sha-256=', 'sha-256=AAAAA', `${HELLO_256}, sha-512=${sha('sha512', HELLO)}`, 'sha-256 =X48E'])
+      await rejectsWith(BodyDigest.verify(value, HELLO, { bare: true }), 'digest-invalid')
+  })
+
+  it('form() names the spelling', () => {
+    expect(BodyDigest.form(HELLO_256)).toBe('rfc9530')
+    expect(BodyDigest.form(HELLO_256.replaceAll(':', ''))).toBe('bare')
+    expect(BodyDigest.form('sha-256')).toBeUndefined()
+    expect(BodyDigest.form('')).toBeUndefined()
+  })
+
   it('the body cap applies to verify too', async () => {
     await rejectsWith(BodyDigest.verify(HELLO_256, HELLO, { maxBytes: 5 }), 'body-too-large')
   })

@@ -198,6 +198,21 @@ describe('Challenge.parseList (draft §5.1, RFC 9110 §11; digest §8 items 1-16
     expect(Challenge.parseList(MINIMAL_HEADER + `, digest="${DIGEST}"`)[0]!.digest).toBe(DIGEST)
   })
 
+  it('bareDigest: true also reads the colon-less digest other SDKs write, keeping the wire string', () => {
+    const bare = DIGEST.replaceAll(':', '')
+    const header = MINIMAL_HEADER + `, digest="${bare}"`
+    expectCode(() => Challenge.parseList(header), 'digest-invalid')
+    expect(Challenge.parseList(header, { bareDigest: true })[0]!.digest).toBe(bare)
+    expect(Challenge.parse(header, { bareDigest: true }).digest).toBe(bare)
+    expect(Challenge.parseListSettled(header, { bareDigest: true }).errors).toEqual([])
+    expect(Challenge.parseListSettled(header).challenges).toEqual([])
+    // Still not anything at all.
+    for (const digest of ['sha-256', 'X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=', 'sha-256=not base64', ''])
+      expectCode(() => Challenge.parseList(MINIMAL_HEADER + `, digest="${digest}"`, { bareDigest: true }), 'digest-invalid')
+    // What mppkit writes stays RFC 9530: from() refuses the colon-less form.
+    expectCode(() => Challenge.from({ ...BASE_FIELDS, request: {}, digest: bare }), 'digest-invalid')
+  })
+
   it('opaque must be base64url of a flat string-to-string object (digest §8 item 19)', () => {
     for (const opaque of [b64url('{"n":1}'), b64url('{"o":{"a":"b"}}'), b64url('["a"]'), b64url('{"a":null}'), 'e30=', '!!'])
       expectCode(() => Challenge.parseList(MINIMAL_HEADER + `, opaque="${opaque}"`), 'opaque-invalid')

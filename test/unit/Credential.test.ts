@@ -97,8 +97,9 @@ describe('Credential.parse (draft §5.2: "Payment" 1*SP base64url-nopad)', () =>
     for (const name of ['expires', 'digest', 'opaque', 'description'] as const) {
       expectCode(() => Credential.parse(header({ challenge: { ...echo, [name]: 1 }, payload: {} })), 'credential-invalid')
       expectCode(() => Credential.parse(header({ challenge: { ...echo, [name]: null }, payload: {} })), 'credential-invalid')
-      expect(Credential.parse(header({ challenge: { ...echo, [name]: '' }, payload: {} })).challenge[name]).toBe('')
     }
+    // An empty description is text; an empty expires, digest or opaque is not a valid value.
+    expect(Credential.parse(header({ challenge: { ...echo, description: '' }, payload: {} })).challenge.description).toBe('')
   })
 
   it('keeps unknown members (the server decides what to do with them)', () => {
@@ -125,6 +126,47 @@ describe('Credential.parse (draft §5.2: "Payment" 1*SP base64url-nopad)', () =>
     const big = header({ ...credential, payload: { p: 'x'.repeat(70_000) } })
     expect(Credential.parse(big, { maxLength: 200_000 }).payload).toEqual({ p: 'x'.repeat(70_000) })
     expectCode(() => Credential.parse(big), 'header-too-large')
+  })
+})
+
+describe('Credential.parse: the echoed challenge obeys the challenge field rules (draft §5.1, §5.2)', () => {
+  const refused = (change: Record<string, unknown>, cause: string) => {
+    const error = expectCode(() => Credential.parse(header({ challenge: { ...echo, ...change }, payload: {} })), 'credential-invalid')
+    expect((error.cause as MppError | undefined)?.code, JSON.stringify(change)).toBe(cause)
+    // The same echo is refused by Challenge.validate with the same cause code.
+    expectCode(() => Challenge.validate({ ...echo, ...change } as Challenge.Challenge), cause as never)
+  }
+
+  it('method is 1*LOWERALPHA: "Tempo", "tempo-pay", "tempo2" and "tempo " are refused', () => {
+    for (const method of ['Tempo', 'tempo-pay', 'tempo2', 'tempo ', 'TEMPO', 'témpo']) refused({ method }, 'method-invalid')
+  })
+
+  it('intent is 1*(ALPHA / DIGIT / "-")', () => {
+    for (const intent of ['char ge', 'charge/x', 'charge;q=1']) refused({ intent }, 'intent-invalid')
+  })
+
+  it('request is base64url of a JSON object', () => {
+    for (const request of ['!!!', b64url('[1,2]'), b64url('not json'), b64url('"text"'), REQUEST + '=']) refused({ request }, 'request-invalid')
+  })
+
+  it('opaque is base64url of a JSON object of strings', () => {
+    for (const opaque of ['', 'not base64url!', b64url('opaque'), b64url('[]'), b64url('{"n":1}')]) refused({ opaque }, 'opaque-invalid')
+    expect(Credential.parse(header({ challenge: { ...echo, opaque: b64url('{"order":"42"}') }, payload: {} })).challenge.opaque).toBe(b64url('{"order":"42"}'))
+  })
+
+  it('digest is an RFC 9530 dictionary of byte sequences', () => {
+    const sha = Buffer.alloc(32, 7).toString('base64')
+    for (const digest of ['', 'sha-256', 'sha-256=abc', 'sha-256="x"', `SHA-256=:${sha}:`]) refused({ digest }, 'digest-invalid')
+    expect(Credential.parse(header({ challenge: { ...echo, digest: `sha-256=:${sha}:` }, payload: {} })).challenge.digest).toBe(`sha-256=:${sha}:`)
+  })
+
+  it('expires is an RFC 3339 date-time', () => {
+    for (const expires of ['', 'tomorrow', '2025-01-15 12:05:00', '2025-13-01T00:00:00Z']) refused({ expires }, 'expires-invalid')
+  })
+
+  it('Credential.validate applies the same rules to a decoded object', () => {
+    expectCode(() => Credential.validate({ challenge: { ...echo, method: 'Tempo' }, payload: {} }), 'credential-invalid')
+    expect(Credential.validate({ challenge: echo, payload: {} })).toStrictEqual({ challenge: echo, payload: {} })
   })
 })
 
@@ -209,6 +251,28 @@ describe('Credential.extract', () => {
     const error = expectCode(() => Credential.extract(`${a}, ${b}`), 'credential-multiple')
     expect(error.message).not.toContain(a.slice(8, 40))
     expect(error.message).not.toContain(b.slice(8, 40))
+  })
+
+  it('a value longer than MAX_LENGTH is refused with header-too-large; one at the limit is read', () => {
+    const padding = (total: number) => 'Bearer ' + 'x'.repeat(total - a.length - 'Bearer , '.length) + ', '
+    const atLimit = padding(Credential.MAX_LENGTH) + a
+    expect(atLimit).toHaveLength(Credential.MAX_LENGTH)
+    expect(Credential.extract(atLimit)).toBe(a)
+    expectCode(() => Credential.extract('x' + atLimit), 'header-too-large')
+    expectCode(() => Credential.extract('Payment ' + 'A'.repeat(1024 * 1024)), 'header-too-large')
+  })
+
+  it('refuses an oversized value before scanning it: two credentials in 1 MB are too large, not multiple', () => {
+    const oversized = `${a}, Bearer ${'x'.repeat(1024 * 1024)}, ${b}`
+    expectCode(() => Credential.extract(oversized), 'header-too-large')
+    // The same value under a larger caller limit is scanned, and its two credentials found.
+    expectCode(() => Credential.extract(oversized, { maxLength: 2 * 1024 * 1024 }), 'credential-multiple')
+  })
+
+  it('takes a caller limit, and the error does not quote the value', () => {
+    expect(Credential.extract(a, { maxLength: a.length })).toBe(a)
+    const error = expectCode(() => Credential.extract(a, { maxLength: a.length - 1 }), 'header-too-large')
+    expect(error.message).not.toContain(a.slice(8, 40))
   })
 })
 

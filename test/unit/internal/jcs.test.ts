@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MppError } from '../../../src/errors.js'
-import { canonicalize } from '../../../src/internal/jcs.js'
+import { canonicalize, MAX_DEPTH } from '../../../src/internal/jcs.js'
 
 function expectJcsInvalid(value: unknown) {
   let caught: unknown
@@ -148,5 +148,56 @@ describe('JCS (RFC 8785)', () => {
   it('is re-exported from the public Json namespace', async () => {
     const { Json } = await import('../../../src/index.js')
     expect(Json.canonicalize({ b: 1, a: 2 })).toBe('{"a":2,"b":1}')
+  })
+
+  describe('nesting limit', () => {
+    function nest(depth: number, kind: 'array' | 'object'): unknown {
+      let value: unknown = 1
+      for (let i = 0; i < depth; i++) value = kind === 'array' ? [value] : { a: value }
+      return value
+    }
+    function codeOf(run: () => unknown): string | undefined {
+      try {
+        run()
+      } catch (error) {
+        return error instanceof MppError ? error.code : `not an MppError: ${String(error)}`
+      }
+      return undefined
+    }
+
+    it(`accepts exactly MAX_DEPTH (${MAX_DEPTH}) levels of arrays and objects`, () => {
+      expect(canonicalize(nest(MAX_DEPTH, 'array'))).toBe('['.repeat(MAX_DEPTH) + '1' + ']'.repeat(MAX_DEPTH))
+      expect(canonicalize(nest(MAX_DEPTH, 'object'))).toBe('{"a":'.repeat(MAX_DEPTH) + '1' + '}'.repeat(MAX_DEPTH))
+    })
+
+    it('refuses one level more with jcs-too-deep, for arrays, objects and a mix', () => {
+      expect(codeOf(() => canonicalize(nest(MAX_DEPTH + 1, 'array')))).toBe('jcs-too-deep')
+      expect(codeOf(() => canonicalize(nest(MAX_DEPTH + 1, 'object')))).toBe('jcs-too-deep')
+      expect(codeOf(() => canonicalize({ a: nest(MAX_DEPTH, 'array') }))).toBe('jcs-too-deep')
+    })
+
+    it('turns nesting that would overflow the stack into a typed error, quickly', () => {
+      const deep = nest(200_000, 'array')
+      const started = performance.now()
+      expect(codeOf(() => canonicalize(deep))).toBe('jcs-too-deep')
+      expect(performance.now() - started).toBeLessThan(100)
+    })
+
+    it('turns a cyclic value into a typed error, not a stack overflow', () => {
+      const cyclic: Record<string, unknown> = {}
+      cyclic.self = cyclic
+      expect(codeOf(() => canonicalize(cyclic))).toBe('jcs-too-deep')
+    })
+
+    it('takes a caller limit', () => {
+      expect(canonicalize({ a: [1] }, { maxDepth: 2 })).toBe('{"a":[1]}')
+      expect(codeOf(() => canonicalize({ a: [[1]] }, { maxDepth: 2 }))).toBe('jcs-too-deep')
+    })
+
+    it('the public Json namespace applies the same limit', async () => {
+      const { Json } = await import('../../../src/index.js')
+      expect(Json.MAX_DEPTH).toBe(MAX_DEPTH)
+      expect(codeOf(() => Json.canonicalize(nest(MAX_DEPTH + 1, 'object')))).toBe('jcs-too-deep')
+    })
   })
 })
