@@ -95,8 +95,10 @@ export async function verifyCredential(config: PipelineConfig, route: RouteConte
   // 1. Exactly one credential.
   let token: string | undefined
   try {
-    token = Credential.extract(request.headers.get('authorization'))
-  } catch {
+    // Room for other schemes beside ours; anything longer is refused before it is scanned.
+    token = Credential.extract(request.headers.get('authorization'), { maxLength: Math.max(Credential.MAX_LENGTH, 2 * config.maxCredentialBytes) })
+  } catch (error) {
+    if (isMppError(error, 'header-too-large')) return reject('malformed-credential', `credential exceeds ${config.maxCredentialBytes} bytes`)
     return problem(400, 'malformed-credential', 'send exactly one Payment credential')
   }
   if (token === undefined) return reject('payment-required', 'this resource requires payment')

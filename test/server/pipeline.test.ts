@@ -301,6 +301,15 @@ describe('3. malformed credentials -> 402 malformed-credential', () => {
     await expectMalformed(fx, rawCredential(json), id)
   })
 
+  it('refuses a 1 MB Authorization value as an oversized credential (402), not as two credentials (400)', async () => {
+    const fx = setup()
+    const first = await fx.unpaid()
+    const genuine = (await fx.retryRequest(first)).headers.get('authorization')!
+    const response = await fx.app(new Request(URL, { headers: { authorization: `${genuine}, ${genuine}, Basic ${'x'.repeat(1 << 20)}` } }))
+    await expect402(response, 'malformed-credential')
+    expectNothingSettled(fx)
+  })
+
   it('processes a valid 6 KB credential (servers must take at least 4 KB)', async () => {
     const fx = setup()
     const first = await fx.unpaid()
