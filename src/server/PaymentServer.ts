@@ -20,6 +20,7 @@ import { verifyCredential, type ExpectedRequest, type Paid, type PipelineConfig 
 import type { Store } from './Store.js'
 import { memoryStore } from './stores/memory.js'
 import { withDeadlines } from './deadline.js'
+import { reconcile, type ReconcileOptions, type ReconcileResult } from './reconcile.js'
 import type { ServerEvent } from './events.js'
 
 export type PaymentServerConfig = {
@@ -108,6 +109,12 @@ export type PaymentServer = {
     route: Route,
     handler: (request: Request, payment: Paid) => Response | Promise<Response>,
   ): (request: Request) => Promise<Response>
+  /**
+   * Resolves a payment whose payer never came back (ids from `payment-outcome-unknown`
+   * or `payment-record-failed` events): once its lease ran out, money that moved is
+   * refunded (or kept, with `settled: 'keep'`) and a payment that moved nothing is released.
+   */
+  reconcile(challengeId: string, options?: ReconcileOptions): Promise<ReconcileResult>
 }
 
 const DEFAULTS = {
@@ -225,6 +232,7 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
   return {
     realm: config.realm,
     charge,
+    reconcile: (challengeId, options) => reconcile(pipeline, challengeId, options),
     route(route, handler) {
       const gate = charge(route)
       return async (request) => {

@@ -79,6 +79,8 @@ export async function begin(attempt: Attempt): Promise<Response | Paid> {
     fp: attempt.fp,
     lease: config.now() + config.settleLease,
     ...(pending.entries.length > 0 && { proofs: pending.entries.map((entry) => entry.key) }),
+    challenge: echo,
+    driver: config.drivers.get(`${driver.name}/${driver.intent}`)!.indexOf(driver),
   }
   const value = Lifecycle.encode(record)
   let created
@@ -244,6 +246,7 @@ async function recordSettled(attempt: Attempt, held: Held, settlement: Method.Se
     fp: attempt.fp,
     lease: now + config.handlerTimeout + config.settleLease,
     ...(held.record.proofs && { proofs: held.record.proofs }),
+    ...(held.record.challenge && { challenge: held.record.challenge, driver: held.record.driver }),
     settlement: {
       reference: settlement.reference,
       ...(settlement.receipt !== undefined && { receipt: settlement.receipt }),

@@ -14,6 +14,7 @@
  * over by the payer's retry with the same credential and body: it settles again
  * (drivers settle idempotently) or delivers what was paid for.
  */
+import type * as Credential from '../Credential.js'
 import type * as Method from '../Method.js'
 
 export type PaymentState =
@@ -43,6 +44,9 @@ export type PaymentRecord = {
   readonly settledAt?: number
   /** Why the outcome is unknown, or why a refund failed. */
   readonly reason?: string
+  /** The challenge paid (no secret in it), and which of its method's drivers took it: what `reconcile` needs without the payer. */
+  readonly challenge?: Credential.ChallengeEcho
+  readonly driver?: number
 }
 
 export function recordKey(challengeId: string): string {

@@ -105,6 +105,7 @@ function setup(options: Options = {}) {
     return new Response('forecast')
   })
   const gate = server.charge(route)
+  const reconcile = server.reconcile
 
   async function credential(): Promise<{ id: string; request: (init?: RequestInit) => Request }> {
     const first = await app(new Request('https://api.faults.test/x'))
@@ -131,7 +132,7 @@ function setup(options: Options = {}) {
     return 'delivered once'
   }
 
-  return { app, gate, clock, ledger, faults, events, credential, storeSays, outcome, runs: () => runs }
+  return { app, gate, reconcile, clock, ledger, faults, events, credential, storeSays, outcome, runs: () => runs }
 }
 
 const answer = async (response: Response) => {
@@ -333,5 +334,54 @@ describe('nothing written for free', () => {
     await fx.app(request({ signal: controller.signal }))
     expect(fx.ledger.transfers).toHaveLength(0)
     expect(fx.runs()).toBe(0)
+  })
+})
+
+describe('reconcile: payers who never come back', () => {
+  it('an unknown outcome whose money moved is refunded; the payer, if it comes back, finds it refunded', async () => {
+    const fx = setup({ settle: 'throw-after-money' })
+    const { id, request } = await fx.credential()
+    expect((await fx.app(request())).status).toBe(504)
+    expect(await fx.reconcile(id)).toEqual({ was: 'unknown', action: 'refunded' })
+    expect(fx.ledger.balance('alice')).toBe(START)
+    expect(await fx.storeSays(id)).toBe('refunded')
+    const late = await fx.app(request())
+    expect(late.status).toBe(402)
+    expect(fx.runs()).toBe(0)
+    table.add({ fault: 'settle throws after moving money, payer never retries; reconcile', firstAnswer: '504 payment-outcome-unknown', retryAnswer: 'late retry: 402 invalid-challenge', outcome: fx.outcome(), store: await fx.storeSays(id) })
+  })
+
+  it('a settled payment whose server died is left alone while its lease runs, then refunded', async () => {
+    const fx = setup()
+    const { id, request } = await fx.credential()
+    const abandoned = await fx.gate.check(request())
+    expect(abandoned.paid).toBe(true)
+    expect(await fx.reconcile(id)).toEqual({ was: 'settled', action: 'in-progress' })
+    fx.clock.now += 200 + 5_001
+    expect(await fx.reconcile(id)).toEqual({ was: 'settled', action: 'refunded' })
+    expect(fx.ledger.balance('alice')).toBe(START)
+    table.add({ fault: 'process dies after settling, payer never retries; reconcile', firstAnswer: 'no answer', retryAnswer: '-', outcome: fx.outcome(), store: await fx.storeSays(id) })
+  })
+
+  it('a payment that moved nothing is released: no trace left', async () => {
+    const fx = setup({ settle: 'hang-before-money' })
+    const { id, request } = await fx.credential()
+    void fx.app(request())
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    fx.clock.now += 5_001
+    expect(await fx.reconcile(id)).toEqual({ was: 'settling', action: 'released' })
+    expect(await fx.storeSays(id)).toBe('none')
+    table.add({ fault: 'process dies while settling, nothing moved, payer never retries; reconcile', firstAnswer: 'no answer', retryAnswer: '-', outcome: fx.outcome(), store: await fx.storeSays(id) })
+  })
+
+  it('settled: keep marks it delivered and keeps the money; a delivered payment is left alone', async () => {
+    const fx = setup({ settle: 'throw-after-money' })
+    const { id, request } = await fx.credential()
+    await fx.app(request())
+    expect(await fx.reconcile(id, { settled: 'keep' })).toEqual({ was: 'unknown', action: 'kept' })
+    expect(await fx.storeSays(id)).toBe('delivered')
+    expect(fx.ledger.balance('alice')).toBe(START - PRICE)
+    expect(await fx.reconcile(id)).toEqual({ was: 'delivered', action: 'nothing' })
+    expect(await fx.reconcile('no-such-challenge')).toEqual({ was: 'none', action: 'nothing' })
   })
 })
