@@ -37,6 +37,10 @@ export type Paid = {
    * answered 504 and the payment refunded; what it returns later is dropped.
    */
   deliver(handler: () => Response | Promise<Response>): Promise<Response>
+  /** How long (ms) the handler may take, for adapters that time the handler themselves. */
+  readonly handlerTimeout: number
+  /** The handler did not answer in time: refund, and the 504 to send (for adapters that time the handler themselves). */
+  timedOut(): Promise<Response>
 }
 
 /** What a handler learns about the payment of its request (what adapters hand on). */
@@ -154,6 +158,11 @@ export function settledPayment(config: Config, settled: Settled): Paid {
         clearTimeout(timer)
       }
       if (outcome !== 'timeout') return paid.respond(outcome)
+      return paid.timedOut()
+    },
+    handlerTimeout: config.handlerTimeout,
+    async timedOut() {
+      if (responded) throw new TypeError('respond() was already called for this payment')
       responded = true
       config.emit({ type: 'handler-timeout', ...base })
       const response = problem(504, undefined, `the resource was not ready within ${config.handlerTimeout} ms after payment`)

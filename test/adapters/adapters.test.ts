@@ -409,6 +409,40 @@ describe('node: withPayment', () => {
     expect(f.ledger.balance('alice')).toBe(1_000n - PRICE)
   })
 
+  it('a handler past handlerTimeout is answered 504 and refunded; what it writes later is dropped', async () => {
+    const ledger = createLedger()
+    const alice = ledger.open('alice', 1_000n)
+    const server = createPaymentServer({ realm: 'api.test', secrets: ['s'.repeat(32)], methods: [ledger.server({ recipient: 'shop' })], handlerTimeout: 100 })
+    const gate = server.charge({ price: '0.25' })
+    let lateWrite: Promise<void> | undefined
+    const base = await start(
+      () =>
+        listen(
+          createServer(
+            withPayment(gate, async (_req, res) => {
+              res.setHeader('x-half-done', 'yes')
+              lateWrite = new Promise<void>((resolve) => setTimeout(resolve, 300)).then(() => void res.end('too late'))
+              await lateWrite
+            }),
+          ),
+        ),
+      gate,
+      server,
+    )
+    const first = await fetch(`${base}/slow`)
+    const [challenge] = Challenge.parseList(first.headers.get('www-authenticate')!)
+    const payment = await ledger.client(alice).pay({ challenge: challenge!, request: Challenge.decodeRequest(challenge!) as never, signal: new AbortController().signal })
+    const authorization = Credential.serialize(Credential.from({ challenge: challenge!, ...payment }))
+    const response = await fetch(`${base}/slow`, { headers: { authorization } })
+    expect(response.status).toBe(504)
+    expect(response.headers.get('payment-refund')).toBeTruthy()
+    expect(response.headers.get('payment-receipt')).toBeNull()
+    expect(response.headers.get('x-half-done')).toBeNull()
+    expect(await response.text()).toContain('not ready within 100 ms')
+    await lateWrite
+    expect(ledger.balance('alice')).toBe(1_000n)
+  })
+
   it('toWebRequest builds the URL from Host and keeps repeated header lines', async () => {
     let seen: Request | undefined
     const base = await start(

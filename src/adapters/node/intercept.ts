@@ -21,7 +21,8 @@ export function interceptResponse(res: ServerResponse, paid: Paid): (error: unkn
   }
   const prototype = Object.getPrototypeOf(res) as object
   // 'open': nothing written yet. 'committed': the status went to respond(). 'bypass': we let go.
-  let state: 'open' | 'committed' | 'bypass' = 'open'
+  // 'expired': the handler took longer than handlerTimeout; it was refunded and answered 504, and what it writes later is dropped.
+  let state: 'open' | 'committed' | 'bypass' | 'expired' = 'open'
   let controller: ReadableStreamDefaultController<Uint8Array> | undefined
   let ended = false
   let cancelled = false
@@ -100,7 +101,25 @@ export function interceptResponse(res: ServerResponse, paid: Paid): (error: unkn
     get: () => state === 'committed' || Reflect.get(prototype, 'headersSent', res) === true,
   })
 
+  const timer = setTimeout(() => {
+    if (state !== 'open') return
+    state = 'expired'
+    paid
+      .timedOut()
+      .then(async (response) => {
+        // Whatever headers the handler had set belong to the answer it never finished.
+        for (const name of res.getHeaderNames()) res.removeHeader(name)
+        for (const [name, value] of response.headers) res.setHeader(name, value)
+        res.statusCode = response.status
+        await pump(res, response.body, original.writeHead, original.write, original.end)
+      })
+      .catch(() => res.destroy())
+  }, paid.handlerTimeout)
+  timer.unref?.()
+  res.once('close', () => clearTimeout(timer))
+
   res.writeHead = function writeHead(this: ServerResponse, status: number, ...rest: unknown[]) {
+    if (state === 'expired') return res
     if (state === 'bypass') return original.writeHead.call(res, status, ...rest)
     if (state === 'committed') throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' })
     const [first, second] = rest
@@ -113,6 +132,7 @@ export function interceptResponse(res: ServerResponse, paid: Paid): (error: unkn
   } as WriteHead
 
   res.write = function write(this: ServerResponse, chunk: unknown, encoding?: unknown, callback?: unknown) {
+    if (state === 'expired') return true
     if (state === 'open') commit()
     if (state === 'bypass') return original.write.call(res, chunk, encoding, callback)
     const cb = typeof encoding === 'function' ? encoding : callback
@@ -131,6 +151,7 @@ export function interceptResponse(res: ServerResponse, paid: Paid): (error: unkn
   res.end = function end(this: ServerResponse, chunk?: unknown, encoding?: unknown, callback?: unknown) {
     if (typeof chunk === 'function') [chunk, callback] = [undefined, chunk]
     else if (typeof encoding === 'function') [encoding, callback] = [undefined, encoding]
+    if (state === 'expired') return res
     if (state === 'open') {
       const bytes = chunk === undefined || chunk === null ? undefined : toBytes(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined)
       commit(bytes?.byteLength ?? 0)
@@ -151,11 +172,13 @@ export function interceptResponse(res: ServerResponse, paid: Paid): (error: unkn
   } as End
 
   res.flushHeaders = function flushHeaders(this: ServerResponse) {
+    if (state === 'expired') return
     if (state === 'open') commit()
     if (state === 'bypass') original.flushHeaders.call(res)
   }
 
   return async (error) => {
+    if (state === 'expired') return
     if (state === 'open') {
       state = 'bypass'
       await writeWebResponse(res, await paid.fail(error))
