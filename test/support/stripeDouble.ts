@@ -554,7 +554,8 @@ export async function startStripeDouble(opts: StripeDoubleOptions = {}) {
           if (!(e instanceof StripeFault) || !e.store) throw e
           result = asError(e)
         }
-        if (idemKey) idempotency.set(scope, { fingerprint, ...result })
+        // A snapshot: Stripe replays the response as it was sent, not the object's current state.
+        if (idemKey) idempotency.set(scope, { fingerprint, status: result.status, body: JSON.parse(JSON.stringify(result.body)) as Json })
       }
     } catch (e) {
       result = asError(e instanceof StripeFault ? e : new StripeFault(500, { type: 'api_error', message: String(e) }))
