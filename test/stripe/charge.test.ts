@@ -567,6 +567,17 @@ describe('5. Stripe does not confirm', () => {
     expect(delivered).toHaveLength(0)
   })
 
+  it('the advertised payment method types constrain the PaymentIntent: a card token on a link-only route is refused, nothing charged', async () => {
+    const { url, delivered } = await shop({ stripe: { paymentMethodTypes: ['link'] } })
+    const challenge = await challengeFrom(url)
+    expect(Challenge.decodeRequest(challenge)).toMatchObject({ methodDetails: { paymentMethodTypes: ['link'] } })
+    const { problem } = await expectProblem(await send(url, await authorizationFor(challenge, helperClient())), 'verification-failed')
+    expect(problem.detail).toContain('payment_intent_incompatible_payment_method')
+    expect(double.requestsTo(PI)[0]!.params.allowed_payment_method_types).toEqual(['link'])
+    expect(double.spts.get(onlySpt())!.deactivatedReason).toBeNull()
+    expect(delivered).toHaveLength(0)
+  })
+
   it('an SPT Stripe rejects (over its limit) gets 402 with Stripe\'s code, nothing delivered', async () => {
     const { url, delivered } = await shop()
     const challenge = await challengeFrom(url)
