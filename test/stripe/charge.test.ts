@@ -159,20 +159,12 @@ function configurationError(run: () => unknown): MppError {
   throw new Error('expected a configuration-invalid MppError')
 }
 
-const CONNECT: Connect = {
-  stripeAccount: 'acct_1',
-  applicationFeeAmount: 10n,
-  transferData: { destination: 'acct_2', amount: 50n },
-  onBehalfOf: 'acct_2',
-  transferGroup: 'g1',
-}
-
-// Each settlement's attempt id (metadata.mpp_attempt): a random UUID.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const DESTINATION: Connect = { type: 'destination', destination: 'acct_2', onBehalfOf: true, applicationFeeAmount: 10n }
+const DIRECT: Connect = { type: 'direct', account: 'acct_1', applicationFeeAmount: 10n }
 
 describe('1. the challenge', () => {
   it('asks for the price in cents with the configured networkId, payment method types and metadata, and no Connect fields', async () => {
-    const { url } = await shop({ stripe: { connect: CONNECT } })
+    const { url } = await shop({ stripe: { connect: DESTINATION } })
     const response = await fetch(url)
     expect(response.status).toBe(402)
     const body = await response.text()
@@ -253,13 +245,15 @@ describe('1. the challenge', () => {
     expect(error.message).toMatch(/KWD/)
     expect(error.message).toMatch(/10/)
     configurationError(() => server.charge({ amount: '1235', currency: 'kwd' }))
-    const ok = await shop({ route: { price: '1.01', currency: 'kwd' } })
+    // Stripe lists no KWD minimum (its minimum is the settlement currency's, converted): the seller gives one.
+    configurationError(() => server.charge({ price: '1.01', currency: 'kwd' }))
+    const ok = await shop({ route: { price: '1.01', currency: 'kwd' }, stripe: { currencies: { minimums: { kwd: 200n } } } })
     expect(Challenge.decodeRequest(await challengeFrom(ok.url))).toMatchObject({ amount: '1010', currency: 'kwd' })
   })
 })
 
 describe('2. a paid request', () => {
-  it('confirms exactly one PaymentIntent with the draft\'s parameters, idempotency key and preview Stripe-Version', async () => {
+  it('confirms exactly one PaymentIntent: the token under payment_method_data, the advertised types allowed, the draft\'s key and metadata, the preview Stripe-Version', async () => {
     const { url, create, delivered } = await shop()
     const response = await payer()(url)
     expect(response.status).toBe(200)
@@ -287,10 +281,10 @@ describe('2. a paid request', () => {
     expect(params).toEqual({
       amount: 100,
       currency: 'usd',
-      shared_payment_granted_token: spt,
       confirm: true,
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      metadata: { ...METADATA, challenge_id: challenge.id, mpp_attempt: expect.stringMatching(UUID) },
+      payment_method_data: { shared_payment_granted_token: spt },
+      allowed_payment_method_types: PAYMENT_METHOD_TYPES,
+      metadata: { ...METADATA, challenge_id: challenge.id },
     })
     expect(typeof params.amount).toBe('number')
     expect(options).toEqual({ idempotencyKey: `${challenge.id}_${spt}`, apiVersion: PREVIEW })
@@ -303,10 +297,10 @@ describe('2. a paid request', () => {
     expect(sent!.params).toEqual({
       amount: '100',
       currency: 'usd',
-      shared_payment_granted_token: spt,
       confirm: 'true',
-      automatic_payment_methods: { enabled: 'true', allow_redirects: 'never' },
-      metadata: { plan: 'pro', tier: 'gold', challenge_id: challenge.id, mpp_attempt: expect.stringMatching(UUID) },
+      payment_method_data: { shared_payment_granted_token: spt },
+      allowed_payment_method_types: ['card', 'link'],
+      metadata: { plan: 'pro', tier: 'gold', challenge_id: challenge.id },
     })
     expect(sent!.headers['idempotency-key']).toBe(`${challenge.id}_${spt}`)
     expect(sent!.headers['stripe-version']).toBe(PREVIEW)
@@ -488,7 +482,12 @@ describe('5. Stripe does not confirm', () => {
     const { problem, fresh } = await expectProblem(await send(url, authorization), 'verification-failed')
     expect(problem.detail).toMatch(/action/)
     expect(fresh.id).not.toBe(challenge.id)
-    expect(onlyPaymentIntent().status).toBe('requires_action')
+    // Cancelled, so it can never complete later (under the same account it was created in).
+    const intent = onlyPaymentIntent()
+    expect(intent).toMatchObject({ status: 'canceled', cancellation_reason: 'abandoned' })
+    const [cancel, ...more] = double.requestsTo(`${PI}/${intent.id}/cancel`, 'POST')
+    expect(more).toHaveLength(0)
+    expect(cancel!.headers['stripe-version']).toBe(PREVIEW)
     expect(delivered).toHaveLength(0)
   })
 
@@ -515,7 +514,8 @@ describe('5. Stripe does not confirm', () => {
       details.push(problem.detail)
     }
     expect(details[0]).toMatch(/processing/)
-    expect(details[1]).toMatch(/not known yet/)
+    // The retry asks Stripe again (the driver's lookup) rather than creating anything: still undecided.
+    expect(details[1]).toMatch(/not decided/)
     expect(double.requestsTo(PI)).toHaveLength(1)
     expect(delivered).toHaveLength(0)
   })
@@ -568,6 +568,17 @@ describe('5. Stripe does not confirm', () => {
     expect(delivered).toHaveLength(0)
   })
 
+  it('the advertised payment method types constrain the PaymentIntent: a card token on a link-only route is refused, nothing charged', async () => {
+    const { url, delivered } = await shop({ stripe: { paymentMethodTypes: ['link'] } })
+    const challenge = await challengeFrom(url)
+    expect(Challenge.decodeRequest(challenge)).toMatchObject({ methodDetails: { paymentMethodTypes: ['link'] } })
+    const { problem } = await expectProblem(await send(url, await authorizationFor(challenge, helperClient())), 'verification-failed')
+    expect(problem.detail).toContain('payment_intent_incompatible_payment_method')
+    expect(double.requestsTo(PI)[0]!.params.allowed_payment_method_types).toEqual(['link'])
+    expect(double.spts.get(onlySpt())!.deactivatedReason).toBeNull()
+    expect(delivered).toHaveLength(0)
+  })
+
   it('an SPT Stripe rejects (over its limit) gets 402 with Stripe\'s code, nothing delivered', async () => {
     const { url, delivered } = await shop()
     const challenge = await challengeFrom(url)
@@ -597,8 +608,9 @@ describe('6. an idempotent replay from Stripe never delivers', () => {
     expect(earlier.status).toBe('succeeded')
     const { problem } = await expectProblem(await send(url, await authorizationFor(challenge, fixedToken(spt))), 'verification-failed')
     expect(problem.detail).toMatch(/already processed/)
-    // mppkit's settlement carries a fresh metadata.mpp_attempt, so under the same key
-    // Stripe answers idempotency_error instead of replaying the earlier payment.
+    // That earlier PaymentIntent used other parameters (the draft's top-level token and
+    // automatic_payment_methods), so under the same key Stripe answers idempotency_error
+    // instead of replaying it: not this server's payment, not delivered.
     const attempts = double.requestsTo(PI)
     expect(attempts).toHaveLength(2)
     expect(attempts[1]!.status).toBe(400)
@@ -710,8 +722,14 @@ describe('7. refund on failed delivery', () => {
 })
 
 describe('8. Stripe Connect, from server configuration only', () => {
-  it('puts the configured Connect parameters on the PaymentIntent and sends Stripe-Account', async () => {
-    const { url, create } = await shop({ stripe: { connect: CONNECT } })
+  /*
+   * Before issue 15 these tests used a Stripe-Account direct charge together with
+   * transfer_data, on_behalf_of, an application fee and a transfer amount: a combination
+   * Stripe rejects (the strict double now does too). Direct and destination charges are
+   * separate configurations now.
+   */
+  it('a destination charge: transfer_data, on_behalf_of = destination, the fee, a transfer_group per request; no Stripe-Account', async () => {
+    const { url, create } = await shop({ stripe: { connect: DESTINATION } })
     const response = await payer()(url)
     expect(response.status).toBe(200)
     const challenge = response.payment!.challenge
@@ -720,44 +738,78 @@ describe('8. Stripe Connect, from server configuration only', () => {
     expect(sent!.params).toEqual({
       amount: '100',
       currency: 'usd',
-      shared_payment_granted_token: spt,
       confirm: 'true',
-      automatic_payment_methods: { enabled: 'true', allow_redirects: 'never' },
-      metadata: { ...METADATA, challenge_id: challenge.id, mpp_attempt: expect.stringMatching(UUID) },
+      payment_method_data: { shared_payment_granted_token: spt },
+      allowed_payment_method_types: ['card', 'link'],
+      metadata: { ...METADATA, challenge_id: challenge.id },
       application_fee_amount: '10',
-      transfer_data: { destination: 'acct_2', amount: '50' },
+      transfer_data: { destination: 'acct_2' },
       on_behalf_of: 'acct_2',
-      transfer_group: 'g1',
+      transfer_group: challenge.id,
     })
-    expect(sent!.headers['stripe-account']).toBe('acct_1')
-    expect(sent!.headers['idempotency-key']).toBe(`${challenge.id}_${spt}`)
-    expect(create.mock.calls[0]![1]).toEqual({ idempotencyKey: `${challenge.id}_${spt}`, apiVersion: PREVIEW, stripeAccount: 'acct_1' })
-    expect(create.mock.calls[0]![0]).toMatchObject({ application_fee_amount: 10, transfer_data: { destination: 'acct_2', amount: 50 } })
+    expect(sent!.headers['stripe-account']).toBeUndefined()
+    expect(create.mock.calls[0]![1]).toEqual({ idempotencyKey: `${challenge.id}_${spt}`, apiVersion: PREVIEW })
     expect(response.payment!.receipt!.reference).toBe(onlyPaymentIntent().id)
+
+    // The next request gets its own transfer group.
+    await payer()(url)
+    const groups = double.requestsTo(PI).map((r) => r.params.transfer_group)
+    expect(new Set(groups).size).toBe(2)
   })
 
-  it('computes fee and transfer functions from the charged amount; refunds under the same Stripe-Account', async () => {
-    const { url } = await shop({
+  it('a destination charge without onBehalfOf sends no on_behalf_of; a transfer amount instead of a fee', async () => {
+    const { url } = await shop({ route: { price: '2.00' }, stripe: { connect: { type: 'destination', destination: 'acct_2', transferAmount: (amount) => amount - 20n } } })
+    expect((await payer()(url)).status).toBe(200)
+    const params = double.requestsTo(PI)[0]!.params
+    expect(params).toMatchObject({ amount: '200', transfer_data: { destination: 'acct_2', amount: '180' } })
+    expect(params.on_behalf_of).toBeUndefined()
+    expect(params.application_fee_amount).toBeUndefined()
+  })
+
+  it('a direct charge: Stripe-Account and the fee only; refunded under the same account with the fee given back', async () => {
+    const { url, create } = await shop({
       route: { price: '2.00' },
-      stripe: { connect: { stripeAccount: 'acct_1', applicationFeeAmount: (amount) => amount / 10n, transferData: { destination: 'acct_2', amount: (amount) => amount - 20n } } },
+      stripe: { connect: { type: 'direct', account: 'acct_1', applicationFeeAmount: (amount) => amount / 10n } },
       handler: () => {
         throw new Error('after payment')
       },
     })
     const response = await payer()(url)
     expect(response.status).toBe(500)
-    expect(double.requestsTo(PI)[0]!.params).toMatchObject({ amount: '200', application_fee_amount: '20', transfer_data: { destination: 'acct_2', amount: '180' } })
+    const sent = double.requestsTo(PI)[0]!
+    expect(sent.headers['stripe-account']).toBe('acct_1')
+    expect(sent.params).toMatchObject({ amount: '200', application_fee_amount: '20' })
+    for (const absent of ['transfer_data', 'on_behalf_of', 'transfer_group']) expect(sent.params[absent]).toBeUndefined()
+    expect(create.mock.calls[0]![1]).toMatchObject({ stripeAccount: 'acct_1' })
     const [refund] = double.requestsTo(REFUNDS)
     expect(refund!.headers['stripe-account']).toBe('acct_1')
+    expect(refund!.params).toEqual({ payment_intent: onlyPaymentIntent().id, refund_application_fee: 'true' })
     expect(decodeObject(response.headers.get('payment-refund')!).status).toBe('refunded')
   })
 
+  it('refunding a destination charge reverses the transfer and the fee, so the platform does not pay it alone', async () => {
+    const { url } = await shop({ stripe: { connect: DESTINATION }, handler: () => new Response('down', { status: 503 }) })
+    const response = await payer()(url)
+    expect(response.status).toBe(503)
+    const [refund] = double.requestsTo(REFUNDS)
+    expect(refund!.params).toEqual({ payment_intent: onlyPaymentIntent().id, reverse_transfer: 'true', refund_application_fee: 'true' })
+    expect(refund!.headers['stripe-account']).toBeUndefined()
+    const reference = decodeObject(response.headers.get('payment-refund')!).reference as string
+    expect(double.refunds.get(reference)!.transfer_reversal).toMatch(/^trr_/)
+  })
+
+  it('a destination charge with a transfer amount and no fee reverses the transfer only', async () => {
+    const { url } = await shop({ stripe: { connect: { type: 'destination', destination: 'acct_2', transferAmount: 90n } }, handler: () => new Response('x', { status: 500 }) })
+    await payer()(url)
+    expect(double.requestsTo(REFUNDS)[0]!.params).toEqual({ payment_intent: onlyPaymentIntent().id, reverse_transfer: 'true' })
+  })
+
   const badAmounts: Array<[string, Connect]> = [
-    ['a fee above the amount', { applicationFeeAmount: 101n }],
-    ['a negative fee', { applicationFeeAmount: -1n }],
-    ['a transfer above the amount', { transferData: { destination: 'acct_2', amount: 101n } }],
-    ['a negative transfer', { transferData: { destination: 'acct_2', amount: -5n } }],
-    ['a fee function above the amount', { applicationFeeAmount: (amount) => amount * 2n }],
+    ['a fee above the amount', { type: 'direct', account: 'acct_1', applicationFeeAmount: 101n }],
+    ['a negative fee', { type: 'destination', destination: 'acct_2', applicationFeeAmount: -1n }],
+    ['a transfer above the amount', { type: 'destination', destination: 'acct_2', transferAmount: 101n }],
+    ['a negative transfer', { type: 'destination', destination: 'acct_2', transferAmount: -5n }],
+    ['a fee function above the amount', { type: 'direct', account: 'acct_1', applicationFeeAmount: (amount) => amount * 2n }],
   ]
   it.each(badAmounts)('%s is configuration-invalid at route declaration', (_name, connect) => {
     const server = createPaymentServer({
@@ -771,26 +823,30 @@ describe('8. Stripe Connect, from server configuration only', () => {
   })
 
   it('a fee equal to the amount is allowed', async () => {
-    const { server } = await shop({ stripe: { connect: { applicationFeeAmount: 100n } } })
+    // Was `{ applicationFeeAmount: 100n }` alone: Stripe takes a fee only on a direct or destination charge.
+    const { server } = await shop({ stripe: { connect: { type: 'direct', account: 'acct_1', applicationFeeAmount: 100n } } })
     expect(server.charge({ price: '1.00' })).toBeDefined()
   })
 
-  const badAccounts: Array<[string, Connect]> = [
-    ['stripeAccount', { stripeAccount: 'cus_123' }],
-    ['stripeAccount (empty id)', { stripeAccount: 'acct_' }],
-    ['stripeAccount (injection)', { stripeAccount: 'acct_1\r\nX-Evil: 1' }],
-    ['onBehalfOf', { onBehalfOf: 'acct-2' }],
-    ['transferData.destination', { transferData: { destination: 'ba_123' } }],
+  const badConfigurations: Array<[string, unknown, RegExp]> = [
+    ['a direct account that is not acct_…', { type: 'direct', account: 'cus_123' }, /acct_/],
+    ['an empty account id', { type: 'direct', account: 'acct_' }, /acct_/],
+    ['a header injection', { type: 'direct', account: 'acct_1\r\nX-Evil: 1' }, /acct_/],
+    ['a destination that is not acct_…', { type: 'destination', destination: 'ba_123' }, /acct_/],
+    ['a fee together with a transfer amount', { type: 'destination', destination: 'acct_2', applicationFeeAmount: 1n, transferAmount: 50n }, /not both/],
+    ['on_behalf_of another account', { type: 'destination', destination: 'acct_2', onBehalfOf: 'acct_3' }, /destination/],
+    ['a direct charge with a transfer', { type: 'direct', account: 'acct_1', transferAmount: 50n }, /transferAmount/],
+    ['the pre-issue-15 shape', { stripeAccount: 'acct_1', transferData: { destination: 'acct_2' } }, /direct.*destination/],
   ]
-  it.each(badAccounts)('an invalid account id in %s is configuration-invalid at server creation', (_name, connect) => {
+  it.each(badConfigurations)('%s is configuration-invalid at server creation', (_name, connect, message) => {
     const error = configurationError(() =>
       createPaymentServer({
         realm: REALM,
         secrets: [SECRET],
-        methods: [chargeServer({ client: double.stripe(), networkId: NETWORK, paymentMethodTypes: ['card'], connect })],
+        methods: [chargeServer({ client: double.stripe(), networkId: NETWORK, paymentMethodTypes: ['card'], connect: connect as Connect })],
       }),
     )
-    expect(error.message).toMatch(/acct_/)
+    expect(error.message).toMatch(message)
   })
 })
 
@@ -827,7 +883,7 @@ describe('9. createToken hook mode', () => {
       paymentMethodTypes: PAYMENT_METHOD_TYPES,
       challenge,
     })
-    expect(double.requestsTo(PI)[0]!.params.shared_payment_granted_token).toBe(onlySpt())
+    expect(double.requestsTo(PI)[0]!.params.payment_method_data).toEqual({ shared_payment_granted_token: onlySpt() })
   })
 
   it.each(['tok_visa', 'pm_card_visa', 'spt_', 'spt_abc def', 'spt_x\r\nx', ''])(

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import Stripe from 'stripe'
 import { parseForm, startStripeDouble, type StripeDouble } from './stripeDouble.js'
 
@@ -92,17 +92,17 @@ describe('stripe double (driven by the real stripe SDK)', () => {
     expect(err.message).toBe('Received unknown parameter: metadata')
   })
 
-  it('confirms a PaymentIntent with an SPT and records exact params and headers', async () => {
+  it('confirms a destination charge with an SPT and records exact params and headers', async () => {
     const spt = await grantSpt()
     const pi = await stripe.paymentIntents.create(
       {
         ...chargeParams(spt),
         application_fee_amount: 100,
-        on_behalf_of: 'acct_onbehalf',
-        transfer_data: { destination: 'acct_dest', amount: 4000 },
+        on_behalf_of: 'acct_dest',
+        transfer_data: { destination: 'acct_dest' },
         transfer_group: 'order_42',
       } as Stripe.PaymentIntentCreateParams,
-      { apiVersion: PREVIEW, idempotencyKey: `ch_1_${spt}`, stripeAccount: 'acct_connected' },
+      { apiVersion: PREVIEW, idempotencyKey: `ch_1_${spt}` },
     )
     expect(pi.status).toBe('succeeded')
     expect(pi.id).toMatch(/^pi_/)
@@ -118,21 +118,30 @@ describe('stripe double (driven by the real stripe SDK)', () => {
       automatic_payment_methods: { enabled: 'true', allow_redirects: 'never' },
       metadata: { plan: 'pro', challenge_id: 'ch_1' },
       application_fee_amount: '100',
-      on_behalf_of: 'acct_onbehalf',
-      transfer_data: { destination: 'acct_dest', amount: '4000' },
+      on_behalf_of: 'acct_dest',
+      transfer_data: { destination: 'acct_dest' },
       transfer_group: 'order_42',
     })
     expect(req.headers).toMatchObject({
       authorization: `Bearer ${double.apiKey}`,
       'stripe-version': PREVIEW,
       'idempotency-key': `ch_1_${spt}`,
-      'stripe-account': 'acct_connected',
     })
+    expect(req.headers['stripe-account']).toBeUndefined()
 
-    // The SPT is now consumed; the PaymentIntent is readable only under the same account.
+    // The SPT is now consumed.
     const token = await stripe.rawRequest('GET', `/v1/shared_payment/granted_tokens/${spt}`, undefined, { apiVersion: PREVIEW })
     expect(token.deactivated_reason).toBe('consumed')
     expect(token.usage_details.amount_captured.value).toBe(5000)
+  })
+
+  it('a direct charge (Stripe-Account) is readable only under that account', async () => {
+    const spt = await grantSpt()
+    const pi = await stripe.paymentIntents.create(
+      { ...chargeParams(spt), application_fee_amount: 100 } as Stripe.PaymentIntentCreateParams,
+      { apiVersion: PREVIEW, stripeAccount: 'acct_connected' },
+    )
+    expect(double.requests.at(-1)!.headers['stripe-account']).toBe('acct_connected')
     const again = await stripe.paymentIntents.retrieve(pi.id, {}, { stripeAccount: 'acct_connected' })
     expect(again.status).toBe('succeeded')
     const missing = await rejection(stripe.paymentIntents.retrieve(pi.id))
@@ -269,5 +278,187 @@ describe('stripe double (driven by the real stripe SDK)', () => {
       headers: { authorization: `Basic ${Buffer.from(`${double.apiKey}:`).toString('base64')}` },
     })
     expect(basic.status).toBe(404) // authenticated, just not found
+  })
+})
+
+describe('stripe double: Stripe\'s rules (docs/research/stripe.md §4)', () => {
+  const PI = '/v1/payment_intents'
+  const create = (p: object, options: Stripe.RequestOptions = {}) =>
+    stripe.paymentIntents.create(p as Stripe.PaymentIntentCreateParams, { apiVersion: PREVIEW, ...options })
+  let intentsBefore = 0
+  beforeEach(() => {
+    intentsBefore = double.paymentIntents.size
+  })
+  const newIntents = () => double.paymentIntents.size - intentsBefore
+  /** The SPT where the 2026-04-22 changelog puts it, with the types the seller allows. */
+  function nestedParams(spt: string, extra: object = {}) {
+    return { amount: 5000, currency: 'usd', confirm: true, payment_method_data: { shared_payment_granted_token: spt }, allowed_payment_method_types: ['card'], ...extra }
+  }
+
+  it('an unknown parameter, top-level or nested, is Stripe\'s parameter_unknown 400 on every endpoint the driver uses', async () => {
+    const spt = await grantSpt()
+    const cases: Array<[Promise<unknown>, string]> = [
+      [create({ ...chargeParams(spt), shared_payment_token: spt }), 'shared_payment_token'],
+      [create({ ...nestedParams(spt), payment_method_data: { shared_payment_granted_token: spt, seller: 'x' } }), 'payment_method_data[seller]'],
+      [create({ ...nestedParams(spt), transfer_data: { destination: 'acct_2', group: 'g' } }), 'transfer_data[group]'],
+      [stripe.refunds.create({ payment_intent: 'pi_x', reverse: true } as Stripe.RefundCreateParams), 'reverse'],
+      [stripe.paymentIntents.cancel('pi_x', { reason: 'x' } as Stripe.PaymentIntentCancelParams), 'reason'],
+      [stripe.paymentIntents.search({ query: "status:'succeeded'", sort: 'x' } as Stripe.PaymentIntentSearchParams), 'sort'],
+    ]
+    for (const [request, param] of cases) {
+      const err = await rejection(request)
+      expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError)
+      expect([err.statusCode, err.rawType, err.code, err.param, err.message]).toEqual([400, 'invalid_request_error', 'parameter_unknown', param, `Received unknown parameter: ${param}`])
+    }
+    expect(newIntents()).toBe(0)
+    expect(double.spts.get(spt)!.deactivatedReason).toBeNull()
+  })
+
+  it('takes the SPT under payment_method_data (2026-04-22) or top-level (concept page, mppx), never both', async () => {
+    const nested = await create(nestedParams(await grantSpt()))
+    expect(nested.status).toBe('succeeded')
+    const spt = await grantSpt()
+    const both = await rejection(create({ ...nestedParams(spt), shared_payment_granted_token: spt }))
+    expect(both.code).toBe('parameters_exclusive')
+    const err = await rejection(stripe.paymentIntents.create(nestedParams(spt) as unknown as Stripe.PaymentIntentCreateParams))
+    expect(err.code).toBe('parameter_unknown') // preview parameter on a GA version
+    expect(err.param).toBe('payment_method_data[shared_payment_granted_token]')
+  })
+
+  it('allowed_payment_method_types constrains the PaymentIntent and excludes automatic_payment_methods', async () => {
+    const spt = await grantSpt()
+    const both = await rejection(create({ ...nestedParams(spt), automatic_payment_methods: { enabled: true } }))
+    expect([both.code, both.param]).toEqual(['parameters_exclusive', 'automatic_payment_methods'])
+    const noCard = await rejection(create(nestedParams(spt, { allowed_payment_method_types: ['link'] })))
+    expect(noCard.code).toBe('payment_intent_incompatible_payment_method')
+    expect(double.spts.get(spt)!.deactivatedReason).toBeNull()
+    const ok = await create(nestedParams(spt))
+    expect(ok.payment_method_types).toEqual(['card'])
+    const removed = await rejection(create({ amount: 5000, currency: 'usd', payment_method_types: ['card'] }, { apiVersion: '2026-08-26.preview' }))
+    expect(removed.code).toBe('payment_method_types_no_longer_supported')
+  })
+
+  it('amounts: at most eight digits, at least the currency minimum, ISK in whole krónur, three-decimal ending in 0', async () => {
+    const cases: Array<[object, string]> = [
+      [{ amount: 100_000_000, currency: 'usd' }, 'amount_too_large'],
+      [{ amount: 49, currency: 'usd' }, 'amount_too_small'],
+      [{ amount: 150, currency: 'isk' }, 'invalid_charge_amount_no_decimal_compatible'],
+      [{ amount: 1005, currency: 'kwd' }, 'invalid_charge_amount'],
+    ]
+    for (const [params, code] of cases) expect((await rejection(create(params))).code).toBe(code)
+    expect((await create({ amount: 99_999_999, currency: 'usd' })).status).toBe('requires_payment_method')
+    expect((await create({ amount: 100, currency: 'isk' })).status).toBe('requires_payment_method')
+  })
+
+  it('Connect: a direct charge cannot transfer or act on behalf; fee and transfer amount are exclusive; on_behalf_of is the destination', async () => {
+    const base = { amount: 5000, currency: 'usd' }
+    const direct = { stripeAccount: 'acct_1' }
+    const cases: Array<[Promise<unknown>, string, string?]> = [
+      [create({ ...base, transfer_data: { destination: 'acct_2' } }, direct), 'transfer_data'],
+      [create({ ...base, on_behalf_of: 'acct_1' }, direct), 'on_behalf_of'],
+      [create({ ...base, application_fee_amount: 10, transfer_data: { destination: 'acct_2', amount: 4000 } }), 'application_fee_amount', 'parameters_exclusive'],
+      [create({ ...base, on_behalf_of: 'acct_3', transfer_data: { destination: 'acct_2' } }), 'on_behalf_of'],
+      [create({ ...base, application_fee_amount: 10 }), 'application_fee_amount'],
+      [create({ ...base, transfer_data: { destination: 'acct_2', amount: 5001 } }), 'transfer_data[amount]', 'amount_too_large'],
+    ]
+    for (const [request, param, code] of cases) {
+      const err = await rejection(request)
+      expect([err.statusCode, err.param]).toEqual([400, param])
+      if (code) expect(err.code).toBe(code)
+    }
+    expect(newIntents()).toBe(0)
+    expect((await create({ ...base, application_fee_amount: 10 }, direct)).status).toBe('requires_payment_method')
+    expect((await create({ ...base, on_behalf_of: 'acct_2', transfer_data: { destination: 'acct_2', amount: 4000 } })).status).toBe('requires_payment_method')
+  })
+
+  it('processing later succeeds or fails; requires_action can be canceled, succeeded cannot', async () => {
+    const ids: string[] = []
+    for (let i = 0; i < 2; i++) {
+      double.setNextPaymentIntentOutcome({ status: 'processing' })
+      ids.push((await create(nestedParams(await grantSpt()))).id)
+    }
+    double.finishProcessing(ids[0]!, 'succeeded')
+    double.finishProcessing(ids[1]!, 'failed')
+    expect((await stripe.paymentIntents.retrieve(ids[0]!)).status).toBe('succeeded')
+    const failed = await stripe.paymentIntents.retrieve(ids[1]!)
+    expect(failed.status).toBe('requires_payment_method')
+    expect(failed.last_payment_error?.code).toBe('card_declined')
+
+    double.setNextPaymentIntentOutcome({ status: 'requires_action' })
+    const action = await create(nestedParams(await grantSpt()))
+    const canceled = await stripe.paymentIntents.cancel(action.id, { cancellation_reason: 'abandoned' })
+    expect(canceled).toMatchObject({ status: 'canceled', cancellation_reason: 'abandoned' })
+    const err = await rejection(stripe.paymentIntents.cancel(ids[0]!))
+    expect([err.statusCode, err.code]).toEqual([400, 'payment_intent_unexpected_state'])
+  })
+
+  it('search finds PaymentIntents by metadata under the same account, and can lag behind writes', async () => {
+    const pi = await create(nestedParams(await grantSpt(), { metadata: { challenge_id: 'find_me' } }))
+    const query = "metadata['challenge_id']:'find_me'"
+    expect((await stripe.paymentIntents.search({ query })).data.map((x) => x.id)).toEqual([pi.id])
+    expect((await stripe.paymentIntents.search({ query }, { stripeAccount: 'acct_1' })).data).toEqual([])
+    double.setStaleSearch(true)
+    const late = await create(nestedParams(await grantSpt(), { metadata: { challenge_id: 'late' } }))
+    expect((await stripe.paymentIntents.search({ query: "metadata['challenge_id']:'late'" })).data).toEqual([])
+    double.indexSearch()
+    double.setStaleSearch(false)
+    expect((await stripe.paymentIntents.search({ query: "metadata['challenge_id']:'late'" })).data.map((x) => x.id)).toEqual([late.id])
+    expect(double.requestsTo(`${PI}/search`, 'GET').find((r) => r.params.query === query)!.params).toEqual({ query })
+  })
+
+  it('refund statuses: pending then succeeded, failed and canceled do not count as refunded, requires_action', async () => {
+    const pi = await create(nestedParams(await grantSpt()))
+    double.setNextRefundStatus('failed')
+    const failed = await stripe.refunds.create({ payment_intent: pi.id })
+    expect(failed.status).toBe('failed')
+    double.setNextRefundStatus('canceled')
+    expect((await stripe.refunds.create({ payment_intent: pi.id })).status).toBe('canceled')
+    double.setNextRefundStatus('requires_action')
+    const action = await stripe.refunds.create({ payment_intent: pi.id, amount: 1000 })
+    expect(action.status).toBe('requires_action')
+    double.setNextRefundStatus('pending')
+    const pending = await stripe.refunds.create({ payment_intent: pi.id, amount: 4000 })
+    expect(pending.status).toBe('pending')
+    double.finishRefund(pending.id, 'succeeded')
+    expect(double.refunds.get(pending.id)!.status).toBe('succeeded')
+    expect((await rejection(stripe.refunds.create({ payment_intent: pi.id }))).code).toBe('charge_already_refunded')
+  })
+
+  it('reverse_transfer only on a charge that transferred; refund_application_fee recorded', async () => {
+    const plain = await create(nestedParams(await grantSpt()))
+    const err = await rejection(stripe.refunds.create({ payment_intent: plain.id, reverse_transfer: true }))
+    expect([err.statusCode, err.param]).toEqual([400, 'reverse_transfer'])
+    const destination = await create(nestedParams(await grantSpt(), { application_fee_amount: 100, transfer_data: { destination: 'acct_2' } }))
+    const refund = await stripe.refunds.create({ payment_intent: destination.id, reverse_transfer: true, refund_application_fee: true })
+    expect(refund.transfer_reversal).toMatch(/^trr_/)
+    expect(double.refunds.get(refund.id)).toMatchObject({ application_fee_refunded: true, status: 'succeeded' })
+  })
+
+  it('a key whose first request is still executing is 409 idempotency_key_in_use; afterwards it replays', async () => {
+    const spt = await grantSpt()
+    const options = { idempotencyKey: `ch_9_${spt}` }
+    const hold = double.holdNext(PI)
+    const first = create(nestedParams(spt), options)
+    await hold.arrived
+    const second = await rejection(create(nestedParams(spt), options))
+    expect([second.statusCode, second.code]).toEqual([409, 'idempotency_key_in_use'])
+    hold.release()
+    const done = await first
+    const third = await create(nestedParams(spt), options)
+    expect(third.id).toBe(done.id)
+    expect(third.lastResponse.headers['idempotent-replayed']).toBe('true')
+    expect(newIntents()).toBe(1)
+  })
+
+  it('the granted-token helper can refuse seller_details (rejectSellerDetails)', async () => {
+    const strict = await startStripeDouble({ rejectSellerDetails: true })
+    try {
+      const err = await rejection(
+        strict.stripe().rawRequest('POST', HELPER, { payment_method: 'pm_card_visa', usage_limits: { currency: 'usd', max_amount: 1 }, seller_details: { network_id: 'n' } }),
+      )
+      expect([err.code, err.param]).toEqual(['parameter_unknown', 'seller_details'])
+    } finally {
+      await strict.close()
+    }
   })
 })

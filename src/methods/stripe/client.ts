@@ -70,17 +70,29 @@ export function chargeClient(options: ChargeClientOptions): Method.Client<Charge
 
 function testHelperTokens(options: { stripe: Pick<Stripe, 'rawRequest'>; paymentMethod: string; apiVersion?: string }) {
   return async (limits: TokenLimits): Promise<string> => {
-    const token = (await options.stripe.rawRequest(
-      'POST',
-      '/v1/test_helpers/shared_payment/granted_tokens',
-      {
-        payment_method: options.paymentMethod,
-        usage_limits: { currency: limits.currency, max_amount: Number(limits.amount), expires_at: limits.expiresAt },
-        seller_details: { network_id: limits.networkId },
-      },
-      { apiVersion: options.apiVersion ?? DEFAULT_API_VERSION },
-    )) as unknown as { id?: unknown }
+    const params = {
+      payment_method: options.paymentMethod,
+      usage_limits: { currency: limits.currency, max_amount: Number(limits.amount), expires_at: limits.expiresAt },
+    }
+    const mint = (extra: object) =>
+      options.stripe.rawRequest('POST', '/v1/test_helpers/shared_payment/granted_tokens', { ...params, ...extra }, {
+        apiVersion: options.apiVersion ?? DEFAULT_API_VERSION,
+      }) as unknown as Promise<{ id?: unknown }>
+    let token: { id?: unknown }
+    try {
+      // The SPT concept page sends seller_details; the helper's API reference does not list it.
+      token = await mint({ seller_details: { network_id: limits.networkId } })
+    } catch (error) {
+      if (!refusedOptional(error, 'seller_details')) throw error
+      token = await mint({}) // Stripe does not take it on this version: the token works without it
+    }
     if (typeof token.id !== 'string') throw new MppError('payment-failed', 'Stripe did not return a token id')
     return token.id
   }
+}
+
+/** Stripe's "Received unknown parameter" for `name` or one of its members. */
+function refusedOptional(error: unknown, name: string): boolean {
+  const e = error as { code?: unknown; param?: unknown }
+  return e?.code === 'parameter_unknown' && typeof e.param === 'string' && (e.param === name || e.param.startsWith(`${name}[`))
 }

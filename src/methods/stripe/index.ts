@@ -1,4 +1,6 @@
-export { chargeServer, DEFAULT_API_VERSION, type ChargeServerOptions, type Connect } from './server.js'
+export { chargeServer, DEFAULT_API_VERSION, type ChargeServerOptions, type Details } from './server.js'
 export { chargeClient, type ChargeClientOptions, type TokenLimits } from './client.js'
 export { ChargePayload, ChargeRequest } from './schema.js'
-export { decimalsOf, minimumOf } from './currencies.js'
+export { checkChargeable, decimalsOf, maximumOf, minimumOf, type CurrencyLimits } from './currencies.js'
+export type { Connect, ConnectAmount, DestinationCharge, DirectCharge } from './connect.js'
+export { refundResult } from './refund.js'
