@@ -196,7 +196,8 @@ export function describeLedgerContract(name: string, kind: { durable: boolean },
       })
     })
 
-    describe.runIf(kind.durable)('durable', () => {
+    // Memory neither outlives its process nor is shared: these cases exist for durable ledgers only.
+    if (kind.durable) describe('durable', () => {
       it('a ledger opened later (a restarted agent) sees and is bound by what was reserved', async () => {
         await ledger.reserve('k', 900n, 1000n, windowEnd)
         const restarted = harness.open({ now })
