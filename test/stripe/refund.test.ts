@@ -54,7 +54,7 @@ describe('refund statuses', () => {
 
   it('refundResult names the refund and its status, never a token or key', () => {
     expect(refundResult({ id: 're_1', status: 'pending' })).toEqual({ status: 'refunded', reference: 're_1' })
-    expect(refundResult({ id: 're_2', status: 'requires_action' })).toEqual({ status: 'failed', reason: expect.stringMatching(/re_2.*action/) })
+    expect(refundResult({ id: 're_2', status: 'requires_action' })).toEqual({ status: 'failed', reason: expect.stringMatching(/re_2 needs action from the payer/) })
     expect(refundResult({ id: 're_3', status: 'canceled' })).toEqual({ status: 'failed', reason: 'refund re_3 canceled' })
     expect(refundResult({ id: 're_4', status: null })).toEqual({ status: 'failed', reason: 'refund re_4 has no status' })
   })
