@@ -31,7 +31,7 @@ async function start(configure: (app: FastifyInstance) => void, handlerTimeout?:
     methods: [ledger.server({ recipient: 'shop' })],
     ...(handlerTimeout !== undefined && { handlerTimeout }),
   })
-  app = Fastify()
+  app = Fastify({ forceCloseConnections: true })
   configure(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
@@ -204,6 +204,45 @@ describe('payment(gate) on Fastify routes', () => {
     })
     expect(status).toBe(400)
     expect(ran).toEqual(['weather'])
+  })
+})
+
+describe('paid replies that never reach onSend', () => {
+  it('refunds a hijacked reply (no receipt can be attached to it)', async () => {
+    await start((app) => {
+      app.get('/raw', payment(server.charge({ price: '0.25' })), async (_request, reply) => {
+        reply.hijack()
+        reply.raw.writeHead(200, { 'content-type': 'text/plain' }).end('written raw')
+      })
+    })
+    const response = await pay(`${base}/raw`)
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe('written raw')
+    expect(response.headers.get('payment-receipt')).toBeNull()
+    await expect.poll(() => ledger.balance('alice')).toBe(1_000n)
+    expect(ledger.transfers[0]?.refunded).toBe(true)
+  })
+
+  it('refunds when the client goes away before the handler answers', async () => {
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let entered: () => void = () => {}
+    const running = new Promise<void>((resolve) => (entered = resolve))
+    await start((app) => {
+      app.get('/held', payment(server.charge({ price: '0.25' })), async () => {
+        entered()
+        await held
+        return 'finally'
+      })
+    })
+    const controller = new AbortController()
+    const pending = pay(`${base}/held`, { signal: controller.signal }).catch((error: unknown) => error)
+    await running
+    expect(ledger.balance('alice')).toBe(1_000n - PRICE)
+    controller.abort()
+    await pending
+    await expect.poll(() => ledger.balance('alice')).toBe(1_000n)
+    release()
   })
 })
 
