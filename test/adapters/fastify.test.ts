@@ -4,6 +4,7 @@
  */
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Readable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Challenge, Credential, Problem, Receipt } from '../../src/index.js'
@@ -24,12 +25,13 @@ let ran: string[]
 let sent: string[]
 let pay: ReturnType<typeof createPaymentFetch>
 
-async function start(configure: (app: FastifyInstance) => void, handlerTimeout?: number): Promise<void> {
+async function start(configure: (app: FastifyInstance) => void, handlerTimeout?: number, maxBodyBytes?: number): Promise<void> {
   server = createPaymentServer({
     realm: 'api.test',
     secrets: ['s'.repeat(32)],
     methods: [ledger.server({ recipient: 'shop' })],
     ...(handlerTimeout !== undefined && { handlerTimeout }),
+    ...(maxBodyBytes !== undefined && { maxBodyBytes }),
   })
   app = Fastify({ forceCloseConnections: true })
   configure(app)
@@ -84,6 +86,7 @@ describe('payment(gate) on Fastify routes', () => {
       })
       app.get('/missing', payment(gate), async (_request, reply) => reply.code(404).send({ error: 'no such forecast' }))
       app.get('/web', payment(gate), async () => new Response('from a Web Response', { headers: { 'content-type': 'text/plain', 'x-kind': 'web' } }))
+      app.get('/stream', payment(gate), async (_request, reply) => reply.type('text/plain').send(Readable.from(['a', 'b', 'c'])))
       app.get('/public', payment(gate), async (_request, reply) => reply.header('cache-control', 'public, max-age=60').send('cached?'))
     })
   })
@@ -101,7 +104,10 @@ describe('payment(gate) on Fastify routes', () => {
   it('delivers a paid GET with a receipt, Cache-Control: private and request.payment, charging once', async () => {
     const response = await pay(`${base}/weather`)
     expect(response.status).toBe(200)
-    expect(await response.json()).toEqual({ sunny: true, reference: 'ltx_1' })
+    const text = await response.text()
+    expect(JSON.parse(text)).toEqual({ sunny: true, reference: 'ltx_1' })
+    // Fastify's Content-Length survives for a body it had in memory (not chunked).
+    expect(response.headers.get('content-length')).toBe(String(Buffer.byteLength(text)))
     expect(response.headers.get('cache-control')).toBe('private')
     const receipt = Receipt.parse(response.headers.get('payment-receipt')!)
     expect(receipt).toMatchObject({ status: 'success', reference: 'ltx_1' })
@@ -184,6 +190,14 @@ describe('payment(gate) on Fastify routes', () => {
     expect(response.headers.get('cache-control')).toBe('private')
   })
 
+  it('finishes a streamed reply (a Node Readable) with the receipt', async () => {
+    const response = await pay(`${base}/stream`)
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe('abc')
+    expect(response.headers.get('payment-receipt')).toBeTruthy()
+    expect(ledger.balance('alice')).toBe(1_000n - PRICE)
+  })
+
   it('turns a route Cache-Control: public into private on a paid reply', async () => {
     const response = await pay(`${base}/public`)
     expect(response.status).toBe(200)
@@ -261,6 +275,18 @@ describe('addPayment(instance, gate): every route of a scope', () => {
     expect(response.status).toBe(200)
     expect(await response.json()).toEqual({ reference: 'ltx_1' })
     expect(ledger.balance('alice')).toBe(1_000n - PRICE)
+  })
+})
+
+describe('a body larger than the server hashes', () => {
+  it('gets the 413 answer on an intact connection, and nothing is charged', async () => {
+    await start((app) => {
+      app.post('/upload', payment(server.charge({ price: '0.25' })), async () => 'stored')
+    }, undefined, 1024)
+    const response = await fetch(`${base}/upload`, { method: 'POST', body: 'x'.repeat(64 * 1024), headers: { 'content-type': 'text/plain' } })
+    expect(response.status).toBe(413)
+    await response.arrayBuffer()
+    expect(ledger.balance('alice')).toBe(1_000n)
   })
 })
 
