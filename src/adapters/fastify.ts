@@ -63,7 +63,7 @@ export function payment(gate: Gate): PaymentHooks {
         return done(error instanceof Error ? error : new MppError('configuration-invalid', 'the payment gate failed'))
       }
       // Unpaid: the gate's answer, and the rest of the chain never runs (no done()).
-      if (!result.paid) return void reply.send(result.response)
+      if (!result.paid) return void sendResponse(reply, result.response).catch(() => reply.raw.destroy())
       request.payment = {
         credential: result.credential,
         challenge: result.challenge,
@@ -162,7 +162,7 @@ function startDelivery(paid: Paid, reply: FastifyReply): Delivery {
       // Finished before onSend: the handler ran past handlerTimeout (504, refunded).
       if (delivery.stage !== 'waiting') return
       delivery.stage = 'closed'
-      if (!reply.raw.headersSent) void reply.send(response)
+      if (!reply.raw.headersSent) void sendResponse(reply, response).catch(() => reply.raw.destroy())
     },
     (error: unknown) => {
       if (delivery.stage !== 'waiting') return
@@ -171,6 +171,18 @@ function startDelivery(paid: Paid, reply: FastifyReply): Delivery {
     },
   )
   return delivery
+}
+
+/**
+ * Sends one of the gate's own answers (402, 400, 413, 504, ...: small, in memory) as
+ * status, headers and bytes. Not as a `Response` payload: Fastify's automatic HEAD
+ * routes cannot measure one.
+ */
+async function sendResponse(reply: FastifyReply, response: Response): Promise<void> {
+  reply.code(response.status)
+  for (const [name, value] of response.headers) reply.header(name, value)
+  const body = response.body === null ? null : Buffer.from(await response.arrayBuffer())
+  reply.send(body)
 }
 
 const NULL_BODY_STATUS = new Set([204, 205, 304])

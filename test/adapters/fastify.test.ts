@@ -116,6 +116,16 @@ describe('payment(gate) on Fastify routes', () => {
     expect(ledger.balance('shop')).toBe(PRICE)
   })
 
+  it("challenges and charges HEAD on a priced GET route (Fastify's automatic HEAD route)", async () => {
+    const unpaid = await fetch(`${base}/weather`, { method: 'HEAD' })
+    expect(unpaid.status).toBe(402)
+    expect(unpaid.headers.get('www-authenticate')).toMatch(/^Payment /)
+    const paid = await pay(`${base}/weather`, { method: 'HEAD' })
+    expect(paid.status).toBe(200)
+    expect(paid.headers.get('payment-receipt')).toBeTruthy()
+    expect(ledger.balance('alice')).toBe(1_000n - PRICE)
+  })
+
   it('refuses a replayed credential: 402, nothing moves, the handler does not run again', async () => {
     expect((await pay(`${base}/weather`)).status).toBe(200)
     expect(sent).toHaveLength(1)
