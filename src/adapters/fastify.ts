@@ -18,9 +18,8 @@
  * import { payment } from 'mppkit/fastify'
  *
  * const app = Fastify()
- * app.post('/forecast', payment(server.charge({ price: '0.01' })), async (request) => {
- *   const { city } = request.body as { city: string }
- *   return { city, reference: request.payment?.receipt.reference }
+ * app.post<{ Body: { city: string } }>('/forecast', payment(server.charge({ price: '0.01' })), async (request) => {
+ *   return { city: request.body.city, reference: request.payment?.receipt.reference }
  * })
  */
 import { Readable } from 'node:stream'
