@@ -54,6 +54,10 @@ export function payment(gate: Gate): PaymentHooks {
   const pending = new WeakMap<FastifyRequest, Delivery>()
 
   function preParsing(request: FastifyRequest, reply: FastifyReply, payload: NodeJS.ReadableStream, done: (error?: Error | null, payload?: NodeJS.ReadableStream) => void): void {
+    // A body Fastify will refuse to parse is refused before anyone pays for it.
+    const declared = Number(request.headers['content-length'])
+    if (declared > request.routeOptions.bodyLimit)
+      return done(Object.assign(new MppError('body-too-large', 'the request body is larger than the route bodyLimit'), { statusCode: 413 }))
     void (async () => {
       let result: Awaited<ReturnType<Gate['check']>>
       try {

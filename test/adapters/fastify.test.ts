@@ -300,6 +300,18 @@ describe('a body larger than the server hashes', () => {
   })
 })
 
+describe("a body larger than the route's bodyLimit", () => {
+  it('is refused with 413 before any challenge, so nothing is charged and refunded', async () => {
+    await start((app) => {
+      app.post('/small', { ...payment(server.charge({ price: '0.25' })), bodyLimit: 100 }, async () => 'stored')
+    })
+    const response = await pay(`${base}/small`, { method: 'POST', body: 'x'.repeat(1000), headers: { 'content-type': 'text/plain' } })
+    expect(response.status).toBe(413)
+    expect(sent).toEqual([])
+    expect(ledger.transfers).toEqual([])
+  })
+})
+
 describe("the server's handlerTimeout", () => {
   it('answers 504 and refunds a handler that is too slow; its late reply is dropped', async () => {
     let late: () => void = () => {}
