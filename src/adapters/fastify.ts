@@ -4,7 +4,10 @@
  *
  * - `preParsing` runs the gate on the raw request bytes (the challenge is bound to them
  *   by an RFC 9530 digest) before Fastify parses anything, then hands Fastify the same
- *   bytes to parse: `request.body` works as usual, with any content-type parser.
+ *   bytes to parse: `request.body` works as usual, with any content-type parser. A
+ *   declared `Content-Length` above the route's `bodyLimit` is answered 413 first, so
+ *   nobody pays for a body Fastify would refuse. Add no hook that replaces the payload
+ *   (decompression, ...) before it: the digest is over the bytes as sent.
  * - `onSend` finishes the reply with `Paid.deliver`: a 2xx gets `Payment-Receipt` and
  *   `Cache-Control: private`; a failed delivery (by default any non-2xx, including the
  *   500 Fastify answers for a thrown error and a schema-validation 400) is refunded and
@@ -12,6 +15,8 @@
  *   answered 504 and refunded.
  * - `onResponse` / `onRequestAbort`: a paid reply that never reached `onSend`
  *   (`reply.hijack()`, a client gone before the answer) is refunded.
+ *
+ * Fastify's automatic HEAD route for a priced GET is priced as well.
  *
  * @example
  * import Fastify from 'fastify'
@@ -23,6 +28,7 @@
  * })
  */
 import { Readable } from 'node:stream'
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteShorthandOptions } from 'fastify'
 import { MppError } from '../errors.js'
 import type { Gate, Paid, PaymentInfo } from '../server/index.js'
@@ -77,7 +83,7 @@ export function payment(gate: Gate): PaymentHooks {
       pending.set(request, startDelivery(result, reply))
       // The gate read the body for its digest; Fastify parses the same bytes.
       const body = result.request.body
-      done(null, body ? Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>) : undefined)
+      done(null, body ? Readable.fromWeb(body as NodeReadableStream<Uint8Array>) : undefined)
     })()
   }
 
