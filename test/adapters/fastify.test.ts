@@ -21,8 +21,9 @@ let server: PaymentServer
 let app: FastifyInstance
 let base: string
 let ran: string[]
-/** The Authorization values the paying client sent. */
+/** The Authorization values the paying client sent, and the requests that carried them. */
 let sent: string[]
+let paidRequests: Request[]
 let pay: ReturnType<typeof createPaymentFetch>
 
 async function start(configure: (app: FastifyInstance) => void, handlerTimeout?: number, maxBodyBytes?: number): Promise<void> {
@@ -48,12 +49,16 @@ beforeEach(() => {
   alice = ledger.open('alice', 1_000n)
   ran = []
   sent = []
+  paidRequests = []
   pay = createPaymentFetch({
     methods: [ledger.client(alice)],
     fetch: async (input, init) => {
       const request = new Request(input, init)
       const authorization = request.headers.get('authorization')
-      if (authorization) sent.push(authorization)
+      if (authorization) {
+        sent.push(authorization)
+        paidRequests.push(request.clone())
+      }
       return fetch(request)
     },
   })
@@ -141,6 +146,19 @@ describe('payment(gate) on Fastify routes', () => {
     expect(response.status).toBe(200)
     expect(await response.json()).toEqual({ got: { city: 'Lisbon' } })
     expect(response.headers.get('payment-receipt')).toBeTruthy()
+    expect(ledger.balance('alice')).toBe(1_000n - PRICE)
+  })
+
+  it('answers a retry with the same Idempotency-Key from the stored response, charging and running once', async () => {
+    const first = await pay(`${base}/echo`, { method: 'POST', body: '{"city":"Lisbon"}', headers: { 'content-type': 'application/json' } })
+    expect(first.status).toBe(200)
+    const original = paidRequests[0]!
+    expect(original.headers.get('idempotency-key')).toBeTruthy()
+    const retry = await fetch(original)
+    expect(retry.status).toBe(200)
+    expect(await retry.json()).toEqual({ got: { city: 'Lisbon' } })
+    expect(retry.headers.get('payment-receipt')).toBe(first.headers.get('payment-receipt'))
+    expect(ran).toEqual(['echo'])
     expect(ledger.balance('alice')).toBe(1_000n - PRICE)
   })
 
