@@ -2,7 +2,9 @@
  * Next.js App Router adapter: `withPayment(gate, handler)` is a route handler (the
  * `GET`/`POST`/... export of a `route.ts`) that charges before `handler` runs. Route
  * handlers are Web `(request, context) => Response` functions, so this is the gate plus
- * `Paid.deliver`; it does not import `next` and runs on the Node.js and Edge runtimes.
+ * `Paid.deliver`. It imports neither `next` nor any Node.js built-in (nor does the
+ * server core), so it is meant for both the Node.js and Edge runtimes; it is tested with
+ * plain `Request`s in Node, not inside a Next.js build.
  *
  * @example
  * // app/api/forecast/[city]/route.ts
