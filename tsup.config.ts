@@ -16,6 +16,8 @@ export const entries = {
   'adapters/node': 'src/adapters/node.ts',
   'adapters/express': 'src/adapters/express.ts',
   'adapters/hono': 'src/adapters/hono.ts',
+  'adapters/fastify': 'src/adapters/fastify.ts',
+  'adapters/next': 'src/adapters/next.ts',
 }
 
 export default defineConfig([
@@ -31,7 +33,7 @@ export default defineConfig([
     splitting: true,
     treeshake: true,
     // Optional peers stay imports: only their own subpath loads them.
-    external: ['viem', 'stripe', 'ioredis', 'pg', 'express', 'hono', 'zod'],
+    external: ['viem', 'stripe', 'ioredis', 'pg', 'express', 'hono', 'fastify', 'zod'],
   },
   {
     // The CLI uses top-level await, which only ESM has.
