@@ -65,6 +65,12 @@ export type PaymentServerConfig = {
   /** How long settling may take before a retry of the same credential takes the payment over (default 60 s). */
   settleLease?: number
   /**
+   * The draft forbids Payment challenges over unencrypted HTTP, so a plain `http:`
+   * request to a host other than loopback is answered 403 (default false). Behind a
+   * TLS-terminating proxy, let the adapter trust it (`trustProxy`) instead of setting this.
+   */
+  allowInsecureHttp?: boolean
+  /**
    * Runs after a payment verified and before it settles: return false (or a Response)
    * to refuse with 403 and no challenge. Nothing is charged.
    */
@@ -168,6 +174,7 @@ export function createPaymentServer(config: PaymentServerConfig): PaymentServer 
     settleLease: config.settleLease ?? DEFAULTS.settleLease,
     handlerTimeout: config.handlerTimeout ?? DEFAULTS.handlerTimeout,
     bodyTimeout: config.bodyTimeout ?? DEFAULTS.bodyTimeout,
+    allowInsecureHttp: config.allowInsecureHttp ?? false,
     refundOn: config.refundOn ?? ((status) => status < 200 || status >= 300),
     emit: config.onEvent ?? (() => {}),
     ...(config.authorize && { authorize: config.authorize }),

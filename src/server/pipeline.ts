@@ -45,6 +45,8 @@ export type PipelineConfig = {
   handlerTimeout: number
   /** How long reading the request body may take. */
   bodyTimeout: number
+  /** Take payments over plain HTTP from non-loopback hosts (the draft forbids it; for tests and private networks). */
+  allowInsecureHttp: boolean
   refundOn: (status: number) => boolean
   emit: (event: ServerEvent) => void
   authorize?: (context: { request: Request; method: string; intent: string; paymentRequest: JsonObject }) =>
@@ -70,6 +72,12 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
 export async function verifyCredential(config: PipelineConfig, route: RouteContext): Promise<Response | Paid> {
   const { request } = route
   const at = config.now()
+
+  // draft-httpauth-payment §Transport Security: no challenge is issued, and no credential
+  // taken, over unencrypted HTTP. Loopback is exempt (development); behind a
+  // TLS-terminating proxy the adapters' `trustProxy` gives the request its https URL.
+  if (!config.allowInsecureHttp && isInsecure(request.url))
+    return problem(403, undefined, 'payments are taken over HTTPS only; nothing was charged')
 
   // The body is read once: hashed for the digest binding, then handed on re-readable.
   let body: Uint8Array | undefined
@@ -224,6 +232,12 @@ async function readBodyWithin(request: Request, config: PipelineConfig): Promise
   } finally {
     clearTimeout(timer)
   }
+}
+
+function isInsecure(url: string): boolean {
+  if (!url.startsWith('http:')) return false
+  const host = new URL(url).hostname
+  return !(host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host))
 }
 
 function canHaveBody(method: string): boolean {

@@ -301,6 +301,17 @@ describe('3. malformed credentials -> 402 malformed-credential', () => {
     await expectMalformed(fx, rawCredential(json), id)
   })
 
+  it('takes no payment over plain HTTP from a non-loopback host (403, no challenge); loopback and the opt-out do', async () => {
+    const fx = setup()
+    const insecure = await fx.app(new Request('http://api.example.com/x'))
+    await expectProblem(insecure, 403, 'about:blank')
+    expect(insecure.headers.get('www-authenticate')).toBeNull()
+    for (const url of ['http://127.0.0.1:8080/x', 'http://localhost/x', 'http://[::1]/x', 'https://api.example.com/x'])
+      expect((await fx.app(new Request(url))).status, url).toBe(402)
+    const optedOut = setup({ allowInsecureHttp: true })
+    expect((await optedOut.app(new Request('http://api.example.com/x'))).status).toBe(402)
+  })
+
   it('refuses a 1 MB Authorization value as an oversized credential (402), not as two credentials (400)', async () => {
     const fx = setup()
     const first = await fx.unpaid()

@@ -28,7 +28,7 @@ async function setup(extra: Partial<ChargeServerOptions> = {}) {
   const sdk = double.stripe()
   const driver = chargeServer({ client: sdk, networkId: NETWORK, paymentMethodTypes: ['card'], ...extra })
   const server = createPaymentServer({ realm: 'api.test', secrets: ['settlement-test-secret-0123456789abcdef'], methods: [driver] })
-  const unpaid = await server.charge({ price: '1.00' }).check(new Request('http://api.test/x'))
+  const unpaid = await server.charge({ price: '1.00' }).check(new Request('https://api.test/x'))
   if (unpaid.paid) throw new Error('expected a 402')
   const challenge = challengesOf(unpaid.response)[0]!
   const request = Challenge.decodeRequest(challenge) as ChargeRequest
