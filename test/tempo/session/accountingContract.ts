@@ -229,9 +229,14 @@ export function describeAccountingContract(name: string, harness: AccountingHarn
         const dedupe = { challengeId: 'ch-1', idempotencyKey: 'req-1' }
         await a.charge(id, 100n, { dedupe })
         clock += 999
-        expect(await a.charge(id, 100n, { dedupe })).toMatchObject({ duplicate: true })
+        expect(await a.charge(id, 100n, { dedupe })).toMatchObject({ duplicate: true, state: { spent: 100n } })
         clock += 1
-        expect(await a.charge(id, 100n, { dedupe: { challengeId: 'ch-1', idempotencyKey: 'req-2' }, dedupeUntil: clock + 10 })).toMatchObject({ duplicate: false })
+        // Expired: the same pair is a new charge (kept until its own time).
+        expect(await a.charge(id, 100n, { dedupe, dedupeUntil: clock + 10 })).toMatchObject({ ok: true, duplicate: false, state: { spent: 200n } })
+        await a.charge(id, 100n, { dedupe: { challengeId: 'ch-1', idempotencyKey: 'req-2' }, dedupeUntil: clock + 1_000 })
+        clock += 10
+        await a.charge(id, 1n)
+        // Written after req-1's time: only req-2 is left in the record.
         expect(Object.keys((await a.get(id))!.charges)).toEqual([JSON.stringify(['ch-1', 'req-2'])])
       })
     })
