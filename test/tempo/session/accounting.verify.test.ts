@@ -56,7 +56,7 @@ async function channel(deposit = 1_000_000n, options: { authorizedSigner?: Party
 
 const sign = (signer: Party['account'], channelId: Hex, cumulativeAmount: bigint) => Voucher.sign(signer, domain, { channelId, cumulativeAmount })
 
-async function refused(promise: Promise<unknown>, reason: SessionRejectReason, status: 402 | 410 = 402) {
+async function refused(promise: Promise<unknown>, reason: SessionRejectReason, status: 400 | 402 | 410 = 402) {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
@@ -189,5 +189,22 @@ describe('verifyVoucher on the deployed escrow', () => {
     await s.verify(id, 300n, await sign(payer.account, id, 300n))
     expect(await s.accounting.charge(id, 200n)).toMatchObject({ ok: true, state: { spent: 200n } })
     expect(await s.accounting.charge(id, 200n)).toMatchObject({ ok: false, requiredTopUp: 100n, requiredCumulative: 400n })
+  })
+})
+
+describe('malformed vouchers (400), before any signature work or chain read', () => {
+  it('a channel id that is not 32 bytes of hex, an amount outside uint128', async () => {
+    const s = server()
+    const account = privateKeyToAccount(generatePrivateKey())
+    const id = keccak256(toHex('x'))
+    const signature = await sign(account, id, 1n)
+    for (const [channelId, amount] of [
+      [`0x${'ab'.repeat(31)}` as Hex, 1n],
+      [`0x${'zz'.repeat(32)}` as Hex, 1n],
+      [id, -1n],
+      [id, 2n ** 128n],
+    ] as const)
+      await refused(s.verify(channelId, amount, signature), 'voucher-malformed', 400)
+    expect(s.reads()).toBe(0)
   })
 })

@@ -241,6 +241,18 @@ export function describeAccountingContract(name: string, harness: AccountingHarn
       })
     })
 
+    it('the record keeps at most maxDedupeEntries, dropping those expiring soonest', async () => {
+      const store = harness.store()
+      const a = Accounting.create({ store, maxDedupeEntries: 3 })
+      const id = freshId()
+      await a.accept({ channelId: id, cumulativeAmount: 1_000n, signature: SIG(1) }, chain(1_000n))
+      const until = Date.now() + 60_000
+      for (const [key, offset] of [['k1', 4], ['k2', 1], ['k3', 3], ['k4', 2]] as const)
+        await a.charge(id, 1n, { dedupe: { challengeId: 'c', idempotencyKey: key }, dedupeUntil: until + offset })
+      expect(Object.keys((await a.get(id))!.charges).sort()).toEqual(['k1', 'k3', 'k4'].map((k) => JSON.stringify(['c', k])))
+      expect(await a.charge(id, 1n, { dedupe: { challengeId: 'c', idempotencyKey: 'k2' } })).toMatchObject({ duplicate: false })
+    })
+
     describe('settlement and chain observations', () => {
       it('recordSettlement only rises and cannot pass the highest accepted voucher', async () => {
         const { a, id } = setup()

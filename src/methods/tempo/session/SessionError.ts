@@ -6,6 +6,8 @@
 import { MppError } from '../../../errors.js'
 
 export type SessionRejectReason =
+  /** The channel id is not 32 bytes of hex, or the amount is outside uint128: a malformed payload. */
+  | 'voucher-malformed'
   /** Malformed, high-s or unrecoverable signature (the cause is a {@link VoucherError}). */
   | 'invalid-signature'
   /** Recovered signer is neither the on-chain authorizedSigner nor (when that is zero) the payer. */
@@ -23,8 +25,9 @@ export type SessionRejectReason =
   /** Above the channel's on-chain deposit. */
   | 'amount-exceeds-deposit'
 
-/** 410 for a channel that is gone; 402 (with a fresh challenge) for everything else. */
-export const STATUS: Readonly<Record<SessionRejectReason, 402 | 410>> = {
+/** 400 for a malformed voucher, 410 for a channel that is gone, 402 (with a fresh challenge) for everything else. */
+export const STATUS: Readonly<Record<SessionRejectReason, 400 | 402 | 410>> = {
+  'voucher-malformed': 400,
   'invalid-signature': 402,
   'signer-mismatch': 402,
   'channel-not-found': 410,
@@ -37,10 +40,11 @@ export const STATUS: Readonly<Record<SessionRejectReason, 402 | 410>> = {
 
 /**
  * The draft's problem type slug (`https://paymentauth.org/problems/session/<slug>`). The
- * draft has no type for a lower voucher or a pending close (undefined
- * here); the HTTP layer answers those with the core `verification-failed` problem.
+ * draft has no type for a malformed voucher, a lower voucher or a pending close (undefined
+ * here); the HTTP layer answers those with the core problem for their status.
  */
 export const PROBLEM: Readonly<Record<SessionRejectReason, string | undefined>> = {
+  'voucher-malformed': undefined,
   'invalid-signature': 'invalid-signature',
   'signer-mismatch': 'signer-mismatch',
   'channel-not-found': 'channel-not-found',
@@ -51,10 +55,10 @@ export const PROBLEM: Readonly<Record<SessionRejectReason, string | undefined>> 
   'amount-exceeds-deposit': 'amount-exceeds-deposit',
 }
 
-/** A refused voucher. Code `verification-failed`; `reason` is stable, `status` is 402 or 410. */
+/** A refused voucher. Code `verification-failed`; `reason` is stable, `status` is 400, 402 or 410. */
 export class SessionError extends MppError {
   readonly reason: SessionRejectReason
-  readonly status: 402 | 410
+  readonly status: 400 | 402 | 410
 
   constructor(reason: SessionRejectReason, message: string, options?: { cause?: unknown }) {
     super('verification-failed', message, options)

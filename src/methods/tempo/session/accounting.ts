@@ -62,8 +62,14 @@ export type Options = {
   readonly now?: () => number
   /** How long a channel record lives after its last write. Default 30 days. */
   readonly retentionMs?: number
-  /** How long a charge's dedupe entry is kept by default. Default 1 hour. */
+  /** How long a charge's dedupe entry is kept by default. Default 10 minutes. */
   readonly dedupeMs?: number
+  /**
+   * Most dedupe entries kept per channel (they live in the channel's record, rewritten on
+   * every write). Past it, the entries expiring soonest are dropped first: a retry of a
+   * charge that old is charged again. Default 1,000.
+   */
+  readonly maxDedupeEntries?: number
   /** Compare-and-set attempts before giving up with `store-timeout`. Default 1,000. */
   readonly maxAttempts?: number
 }
@@ -114,7 +120,8 @@ export function create(options: Options): Accounting {
   const { store } = options
   const now = options.now ?? Date.now
   const retentionMs = options.retentionMs ?? 30 * DAY
-  const dedupeMs = options.dedupeMs ?? 3_600_000
+  const dedupeMs = options.dedupeMs ?? 600_000
+  const maxDedupeEntries = options.maxDedupeEntries ?? 1_000
   const maxAttempts = options.maxAttempts ?? 1_000
 
   async function update<R>(channelId: Hex, init: (() => State) | undefined, step: Step<R>): Promise<R> {
@@ -139,10 +146,13 @@ export function create(options: Options): Accounting {
     throw new MppError('store-timeout', `the channel record kept changing: gave up after ${maxAttempts} attempts`)
   }
 
+  /** Drops expired dedupe entries, then the soonest-expiring ones past `maxDedupeEntries`. */
   function prune(state: State): State {
     const at = now()
-    const live = Object.entries(state.charges).filter(([, c]) => c.until > at)
-    if (live.length === Object.keys(state.charges).length) return state
+    const all = Object.entries(state.charges)
+    let live = all.filter(([, c]) => c.until > at)
+    if (live.length > maxDedupeEntries) live = live.sort(([, x], [, y]) => y.until - x.until).slice(0, maxDedupeEntries)
+    if (live.length === all.length) return state
     return { ...state, charges: Object.fromEntries(live) }
   }
 

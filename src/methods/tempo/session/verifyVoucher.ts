@@ -2,6 +2,7 @@
  * The server's handling of a `voucher` action (draft-tempo-session-00 §"Voucher
  * Verification"), in the draft's order, stopping at the first failure:
  *
+ * 0. the channel id is 32 bytes of hex and the amount within uint128 (`voucher-malformed`, 400);
  * 1. the signature parses, is low-s and recovers (`invalid-signature`);
  * 2. the channel exists on the escrow (`channel-not-found`, 410) and the signer is its
  *    authorizedSigner, or its payer when that is zero (`signer-mismatch`): the signer comes
@@ -18,7 +19,7 @@
  * @example
  * const { state, idempotent } = await verifyVoucher({ domain, channels, accounting, minVoucherDelta: 1_000n }, voucher)
  */
-import { isAddressEqual, zeroAddress } from 'viem'
+import { isAddressEqual, isHex, size, zeroAddress } from 'viem'
 import type { Accounting, AcceptResult, SignedVoucher } from './accounting.js'
 import type { ChannelReader } from './channelReader.js'
 import { VoucherError } from './errors.js'
@@ -39,9 +40,12 @@ export type Parameters = {
  * Verifies `voucher` and stores it as the channel's highest accepted voucher.
  *
  * @throws {SessionError} with the first failed check as `reason`
- * @throws {VoucherError} `amount-out-of-range` for an amount outside uint128 (a malformed payload: 400)
  */
 export async function verifyVoucher(p: Parameters, voucher: SignedVoucher): Promise<AcceptResult> {
+  if (!isHex(voucher.channelId, { strict: true }) || size(voucher.channelId) !== 32)
+    throw new SessionError('voucher-malformed', 'the channel id must be 32 bytes of hex')
+  if (voucher.cumulativeAmount < 0n || voucher.cumulativeAmount > Voucher.MAX_AMOUNT)
+    throw new SessionError('voucher-malformed', 'cumulativeAmount must be within 0 … 2^128 − 1')
   const signer = await recoverSigner(p.domain, voucher)
   let channel = await p.channels.read(voucher.channelId)
   if (isAddressEqual(channel.payer, zeroAddress)) channel = await p.channels.read(voucher.channelId, { fresh: true })
@@ -65,8 +69,7 @@ async function recoverSigner(domain: Voucher.Domain, voucher: SignedVoucher) {
   try {
     return await Voucher.recover(domain, voucher, voucher.signature)
   } catch (error) {
-    if (error instanceof VoucherError && error.reason !== 'amount-out-of-range')
-      throw new SessionError('invalid-signature', `the voucher signature is invalid (${error.reason})`, { cause: error })
+    if (error instanceof VoucherError) throw new SessionError('invalid-signature', `the voucher signature is invalid (${error.reason})`, { cause: error })
     throw error
   }
 }
