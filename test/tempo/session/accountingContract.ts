@@ -34,6 +34,31 @@ async function refused(promise: Promise<unknown>, reason: SessionRejectReason) {
   expect(isMppError(error, 'verification-failed')).toBe(true)
 }
 
+/** The store, counting reads and compare-and-sets. */
+function counting(store: Store) {
+  let gets = 0
+  let swaps = 0
+  let swapped = 0
+  return {
+    store: {
+      ...store,
+      create: store.create.bind(store),
+      set: store.set.bind(store),
+      delete: store.delete.bind(store),
+      get: (key: string) => (gets++, store.get(key)),
+      swap: async (key: string, expected: string, next: string | undefined, expiresAt?: number) => {
+        swaps++
+        const ok = await store.swap(key, expected, next, expiresAt)
+        if (ok) swapped++
+        return ok
+      },
+    } satisfies Store,
+    gets: () => gets,
+    swaps: () => swaps,
+    swapped: () => swapped,
+  }
+}
+
 export function describeAccountingContract(name: string, harness: AccountingHarness): void {
   describe(`session accounting contract: ${name}`, () => {
     const setup = () => {
@@ -126,6 +151,20 @@ export function describeAccountingContract(name: string, harness: AccountingHarn
         expect(results.some((r) => r.status === 'fulfilled')).toBe(true)
         expect(await a.get(id)).toMatchObject({ acceptedCumulative: 400n, signature: SIG(400) })
       })
+      it('the first vouchers on a new channel racing from 8 processes: one record, the highest wins', async () => {
+        const store = harness.store()
+        const processes = Array.from({ length: 8 }, () => Accounting.create({ store }))
+        for (let round = 0; round < 5; round++) {
+          const id = freshId()
+          const results = await Promise.allSettled(
+            // Highest first: a store that let the last writer win would keep the lowest.
+            processes.map((p, i) => p.accept({ channelId: id, cumulativeAmount: BigInt(8 - i) * 10n, signature: SIG(8 - i) }, chain(1_000n))),
+          )
+          expect(results[0]!.status, 'the highest voucher is never refused').toBe('fulfilled')
+          for (const r of results) if (r.status === 'rejected') expect((r.reason as SessionError).reason).toBe('amount-not-increasing')
+          expect(await processes[0]!.get(id)).toMatchObject({ acceptedCumulative: 80n, signature: SIG(8) })
+        }
+      })
     })
 
     describe('charges (draft §"Per-Request Processing", §"Crash Safety")', () => {
@@ -154,11 +193,13 @@ export function describeAccountingContract(name: string, harness: AccountingHarn
       })
 
       it('200 concurrent charges from 4 processes: exactly the affordable number succeed, spent never exceeds accepted', async () => {
-        const store = harness.store()
-        const processes = Array.from({ length: 4 }, () => Accounting.create({ store }))
+        const counted = counting(harness.store())
+        const processes = Array.from({ length: 4 }, () => Accounting.create({ store: counted.store }))
         const id = freshId()
         await processes[0]!.accept({ channelId: id, cumulativeAmount: 1_000n, signature: SIG(1) }, chain(1_000n))
+        const started = performance.now()
         const results = await Promise.all(Array.from({ length: 200 }, (_, i) => processes[i % 4]!.charge(id, 7n)))
+        console.log(`[${name}] 200 concurrent charges: ${Math.round(performance.now() - started)} ms, ${counted.swaps()} swaps (${counted.swapped()} won), ${counted.gets()} gets`)
         const ok = results.filter((r) => r.ok)
         expect(ok).toHaveLength(142) // floor(1000 / 7)
         for (const r of results) expect(r.state.spent).toBeLessThanOrEqual(r.state.acceptedCumulative)

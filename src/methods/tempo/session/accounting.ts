@@ -4,7 +4,9 @@
  * is a compare-and-set loop on the channel's one key (`get`, then `create` or `swap`), so
  * the operations on one channel are linearizable across every process sharing the store,
  * and a write is durable before its result is returned: `charge` resolves only after the
- * new `spent` is stored, so service delivered after it is always paid for.
+ * new `spent` is stored, so service delivered after it is always paid for. Within one
+ * process, operations on a channel are queued, so the store sees contention only between
+ * processes.
  *
  * @example
  * const accounting = Accounting.create({ store })
@@ -124,8 +126,27 @@ export function create(options: Options): Accounting {
   const maxDedupeEntries = options.maxDedupeEntries ?? 1_000
   const maxAttempts = options.maxAttempts ?? 1_000
 
-  async function update<R>(channelId: Hex, init: (() => State) | undefined, step: Step<R>): Promise<R> {
+  /**
+   * This process's operations on one channel, one at a time: they would only defeat each
+   * other's compare-and-set, so only processes contend in the store, not every request.
+   */
+  const queues = new Map<string, Promise<void>>()
+
+  function update<R>(channelId: Hex, init: (() => State) | undefined, step: Step<R>): Promise<R> {
     const key = ChannelState.key(channelId)
+    const result = (queues.get(key) ?? Promise.resolve()).then(() => attempt(key, init, step))
+    const tail = result.then(
+      () => {},
+      () => {},
+    )
+    queues.set(key, tail)
+    void tail.then(() => {
+      if (queues.get(key) === tail) queues.delete(key)
+    })
+    return result
+  }
+
+  async function attempt<R>(key: string, init: (() => State) | undefined, step: Step<R>): Promise<R> {
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       if (attempt > 0) await backoff(attempt)
       const value = await store.get(key)
