@@ -12,6 +12,7 @@ export const entries = {
   'conformance/index': 'src/conformance/index.ts',
   'stripe/index': 'src/methods/stripe/index.ts',
   'tempo/index': 'src/methods/tempo/index.ts',
+  'tempo/session': 'src/methods/tempo/session/index.ts',
   'mcp/index': 'src/mcp/index.ts',
   'adapters/node': 'src/adapters/node.ts',
   'adapters/express': 'src/adapters/express.ts',
