@@ -126,9 +126,17 @@ async function errorOf(response: Response): Promise<JsonRpcError> {
   if (code === 'malformed-credential') return invalidParams(detail)
   if (response.status === 402 || code === 'method-unsupported')
     return { code: ErrorCode.verificationFailed, message: 'Payment Verification Failed', data: { httpStatus: 402, challenges, failure: { reason: code ?? 'verification-failed', detail }, problem } }
+  // The transport draft names no code for a seller's policy refusal; -32044 is mppkit's, in the server-error range the draft requires.
   if (response.status === 403) return { code: ErrorCode.paymentRefused, message: 'Payment Refused', data: { detail } }
   if (response.status === 400) return invalidParams(detail)
-  return { code: ErrorCode.internal, message: 'Internal error', data: { detail } }
+  // 503 (nothing charged), 409 (still in progress), 504 (outcome unknown): the draft's
+  // "internal payment error", carrying the problem (its type and challenge id) and when to retry.
+  const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN)
+  return {
+    code: ErrorCode.internal,
+    message: 'Internal error',
+    data: { httpStatus: response.status, detail, ...(problem.type !== undefined && { problem }), ...(Number.isFinite(retryAfter) && { retryAfter }) },
+  }
 }
 
 function invalidParams(detail: string): JsonRpcError {
