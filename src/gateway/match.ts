@@ -1,0 +1,29 @@
+/**
+ * Route patterns: `/users/:id` (a named segment matches one non-empty segment), and a
+ * trailing `/*` matching the rest of the path (or nothing). Everything else matches
+ * literally. Matching is on the decoded-as-sent path, case-sensitive.
+ */
+import { MppError } from '../errors.js'
+
+export type PathMatcher = (pathname: string) => boolean
+
+/**
+ * Compiles a pattern once; throws `configuration-invalid` for one that does not start
+ * with `/` or has `*` anywhere but as its last segment.
+ *
+ * @example
+ * compilePath('/v1/*')('/v1/chat/completions') // true
+ */
+export function compilePath(pattern: string): PathMatcher {
+  if (!pattern.startsWith('/')) throw new MppError('configuration-invalid', 'a route path must start with "/"')
+  const segments = pattern.split('/').slice(1)
+  const rest = segments.at(-1) === '*'
+  const fixed = rest ? segments.slice(0, -1) : segments
+  if (fixed.some((segment) => segment.includes('*')))
+    throw new MppError('configuration-invalid', 'a route path may use "*" only as its last segment')
+  return (pathname) => {
+    const parts = pathname.split('/').slice(1)
+    if (rest ? parts.length < fixed.length : parts.length !== fixed.length) return false
+    return fixed.every((segment, i) => (segment.startsWith(':') ? parts[i]!.length > 0 : segment === parts[i]))
+  }
+}
