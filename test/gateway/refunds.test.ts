@@ -9,7 +9,7 @@ afterEach(async () => {
 
 const ROUTES = [{ path: '/paid', price: { price: '0.05' } }]
 
-async function upstreamAnswering(handler: () => Response | Promise<Response>): Promise<string> {
+async function upstreamAnswering(handler: (request: Request) => Response | Promise<Response>): Promise<string> {
   const upstream = await serve(handler)
   open.push(upstream)
   return upstream.url
@@ -40,18 +40,23 @@ describe('gateway: upstream failure refunds the payer', () => {
     expect(setup.ledger.balance('alice')).toBe(START)
   })
 
-  it('upstream slower than the timeout: 504, refunded, without waiting for the upstream', async () => {
+  it('upstream slower than the timeout: 504, refunded, and the upstream request cancelled', async () => {
     let release!: () => void
     const hanging = new Promise<void>((resolve) => (release = resolve))
-    const upstream = await upstreamAnswering(async () => {
+    let cancelled!: () => void
+    const upstreamCancelled = new Promise<void>((resolve) => (cancelled = resolve))
+    const upstream = await upstreamAnswering(async (request) => {
+      request.signal.addEventListener('abort', () => cancelled())
       await hanging
       return new Response('too late')
     })
     const started = Date.now()
-    const { setup, response } = await through(upstream, { timeout: 300 })
-    release()
+    // The server's own handler timeout is far later: the 504 is the gateway's.
+    const { setup, response } = await through(upstream, { timeout: 300, server: { handlerTimeout: 20_000 } })
     expect(response.status).toBe(504)
     expect(Date.now() - started).toBeLessThan(5_000)
+    await upstreamCancelled
+    release()
     expect(refundOf(response)?.status).toBe('refunded')
     expect(setup.ledger.balance('alice')).toBe(START)
   })
