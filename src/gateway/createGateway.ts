@@ -20,7 +20,7 @@ import { isMppError, MppError } from '../errors.js'
 import type * as Method from '../Method.js'
 import { createPaymentServer, type Gate, type PaymentServer, type PaymentServerConfig } from '../server/index.js'
 import { problem } from '../server/responses.js'
-import { compilePath } from './match.js'
+import { compilePath, isAmbiguousPath } from './match.js'
 import { gateCache } from './prices.js'
 import { readBodyWithin } from './body.js'
 import { forward, type UpstreamOptions } from './upstream.js'
@@ -116,6 +116,7 @@ export function createGateway(config: GatewayConfig): Gateway {
 
   return async (request, context = {}) => {
     const pathname = new URL(request.url).pathname
+    if (isAmbiguousPath(pathname)) return problem(400, undefined, 'the path has an encoded "/", "\\" or dot segment; nothing was forwarded')
     const route = routes.find((candidate) => (!candidate.methods || candidate.methods.has(request.method)) && candidate.matches(pathname))
     if (!route && (config.unmatched ?? 'not-found') === 'not-found') return problem(404, undefined, 'no route matches this request')
     if (!route?.charge) return forward(request, options, context.clientAddress)

@@ -27,3 +27,16 @@ export function compilePath(pattern: string): PathMatcher {
     return fixed.every((segment, i) => (segment.startsWith(':') ? parts[i]!.length > 0 : segment === parts[i]))
   }
 }
+
+/**
+ * Whether a path could mean another path to the upstream than the one matched here: an
+ * encoded `/` or `\`, or an encoded dot segment. An upstream that decodes
+ * `/free/..%2Fpaid` before routing would serve a paid route through a free one.
+ *
+ * @example
+ * isAmbiguousPath('/free/..%2Fpaid') // true
+ */
+export function isAmbiguousPath(pathname: string): boolean {
+  if (/%(2f|5c)/i.test(pathname)) return true
+  return pathname.split('/').some((segment) => /%2e/i.test(segment) && /^(\.|%2e){1,2}$/i.test(segment))
+}

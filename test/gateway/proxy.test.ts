@@ -89,6 +89,14 @@ describe('gateway: forwarding', () => {
     expect(upstream.requests).toHaveLength(1)
   })
 
+  it('refuses a path an upstream could decode into a paid route, without forwarding it', async () => {
+    const upstream = await echoUpstream()
+    const { url } = await gatewayFor(upstream)
+    const response = await fetch(`${url}/free/..%2Fpaid%2F1`)
+    expect(response.status).toBe(400)
+    expect(upstream.requests).toHaveLength(0)
+  })
+
   it('never forwards the Payment credential, whatever forwardAuthorization says', async () => {
     const upstream = await echoUpstream()
     for (const forwardAuthorization of [false, true]) {

@@ -107,3 +107,13 @@ describe('createGateway configuration', () => {
     expect(messages(error)).not.toContain('hunter2')
   })
 })
+
+describe('isAmbiguousPath', () => {
+  it('flags encoded separators and encoded dot segments, not ordinary escapes', async () => {
+    const { isAmbiguousPath } = await import('../../src/gateway/match.js')
+    for (const path of ['/free/..%2Fpaid', '/free/a%2fb', '/free/a%5Cb', '/free/%2e%2e/paid', '/free/.%2E/paid', '/x/%2e'])
+      expect(isAmbiguousPath(path), path).toBe(true)
+    for (const path of ['/free/a%20b', '/free/caf%C3%A9', '/free/a.b', '/free/..x', '/free/%2ex'])
+      expect(isAmbiguousPath(path), path).toBe(false)
+  })
+})
