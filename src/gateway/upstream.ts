@@ -18,6 +18,8 @@ export type UpstreamOptions = {
   trustForwarded: boolean
 }
 
+const VIA = '1.1 mppkit'
+
 /** Request fields never sent upstream besides the hop-by-hop ones. */
 const DROPPED_REQUEST = ['host', 'content-length', 'expect']
 /** Response fields the upstream may not set: payment headers are the gateway's to write. */
@@ -38,12 +40,16 @@ export async function forward(request: Request, options: UpstreamOptions, client
   for (const name of DROPPED_REQUEST) headers.delete(name)
   if (!options.forwardAuthorization || carriesPayment(headers.get('authorization'))) headers.delete('authorization')
   setForwarded(headers, url, { clientAddress, trust: options.trustForwarded })
+  // RFC 9110 §7.6.3: a gateway sends Via in each request it forwards inbound.
+  const via = headers.get('via')
+  headers.set('via', via ? `${via}, ${VIA}` : VIA)
 
   const controller = new AbortController()
   const timedOut = new Error('upstream timeout')
   const timer = setTimeout(() => controller.abort(timedOut), options.timeout)
   const onClientGone = () => controller.abort(request.signal.reason)
-  request.signal.addEventListener('abort', onClientGone, { once: true })
+  if (request.signal.aborted) onClientGone()
+  else request.signal.addEventListener('abort', onClientGone, { once: true })
   let response: Response
   try {
     response = await options.fetch(target, {

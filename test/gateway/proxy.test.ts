@@ -128,6 +128,7 @@ describe('gateway: forwarding', () => {
     expect(headers.get('x-forwarded-proto')).toBe('http')
     expect(headers.get('x-forwarded-host')).toBe(host)
     expect(headers.get('forwarded')).toBe(`for=127.0.0.1;proto=http;host="${host}"`)
+    expect(headers.get('via')).toBe('1.1 mppkit')
     // The upstream is addressed by its own host, not the client's.
     expect(headers.get('host')).toBe(new URL(upstream.url).host)
   })
