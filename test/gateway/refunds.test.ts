@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { serve } from '../support/loopback.js'
-import { closedOrigin, refundOf, START, startGateway } from './fixture.js'
+import { createPaymentFetch } from '../../src/client/index.js'
+import { createGateway } from '../../src/gateway/index.js'
+import { gatewayListener } from '../../src/gateway/node.js'
+import { createPaymentServer } from '../../src/server/index.js'
+import { createLedger } from '../../src/testing/index.js'
+import { listen, serve } from '../support/loopback.js'
+import { closedOrigin, refundOf, SECRET, START, startGateway } from './fixture.js'
 
 const open: { close(): Promise<void> }[] = []
 afterEach(async () => {
@@ -80,6 +85,20 @@ describe('gateway: upstream failure refunds the payer', () => {
     expect(down.response.status).toBe(502)
     expect(refundOf(down.response)?.status).toBe('refunded')
     expect(down.setup.ledger.balance('alice')).toBe(START)
+  })
+
+  it('works with a payment server built elsewhere, under its own refundOn', async () => {
+    const ledger = createLedger()
+    const alice = ledger.open('alice', START)
+    ledger.open('shop', 0n)
+    const server = createPaymentServer({ realm: 'gateway.test', secrets: [SECRET], methods: [ledger.server({ recipient: 'shop' })] })
+    const gateway = createGateway({ upstream: await upstreamAnswering(() => new Response('busy', { status: 503 })), server, routes: ROUTES })
+    const front = await listen(gatewayListener(gateway))
+    open.push(front)
+    const response = await createPaymentFetch({ methods: [ledger.client(alice)] })(`${front.url}/paid`)
+    expect(response.status).toBe(503)
+    expect(refundOf(response)?.status).toBe('refunded')
+    expect(ledger.balance('alice')).toBe(START)
   })
 
   it('an upstream cannot forge the payment headers', async () => {
