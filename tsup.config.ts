@@ -13,6 +13,8 @@ export const entries = {
   'stripe/index': 'src/methods/stripe/index.ts',
   'tempo/index': 'src/methods/tempo/index.ts',
   'tempo/session': 'src/methods/tempo/session/index.ts',
+  'gateway/index': 'src/gateway/index.ts',
+  'gateway/node': 'src/gateway/node.ts',
   'mcp/index': 'src/mcp/index.ts',
   'adapters/node': 'src/adapters/node.ts',
   'adapters/express': 'src/adapters/express.ts',

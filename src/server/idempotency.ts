@@ -37,6 +37,12 @@ export function storeKey(challengeId: string, idempotencyKey: string): string {
  * failure loses only the replay copy: the paid response is still delivered.
  */
 export async function remember(store: Store, key: string, response: Response, expiresAt: number, fp: string): Promise<Response> {
+  // An event stream is not buffered for a replay that could never be the same stream:
+  // it flows to the payer as it is produced, and a retry is told it cannot be replayed.
+  if (response.headers.get('content-type')?.toLowerCase().startsWith('text/event-stream')) {
+    await store.set(key, JSON.stringify({ fp, tooLarge: true } satisfies Stored), expiresAt).catch(() => {})
+    return response
+  }
   const bytes = new Uint8Array(await response.arrayBuffer())
   const stored: Stored =
     bytes.length > MAX_STORED_BYTES

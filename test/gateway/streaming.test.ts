@@ -50,11 +50,9 @@ describe('gateway: streaming', () => {
     expect(setup.ledger.balance('alice')).toBe(START - 5n)
   })
 
-  // Known limit, outside the gateway: a paid POST carries an Idempotency-Key (the paying
-  // fetch adds one), and Paid.respond buffers the whole response to store it for replays
-  // (src/server/idempotency.ts `remember`), so the first event waits for the upstream's
-  // end. This flips to passing once `remember` streams while it copies.
-  it.fails('streams a paid SSE response to a POST with an Idempotency-Key', async () => {
+  // A paid POST carries an Idempotency-Key (the paying fetch adds one); an event stream
+  // is not buffered for replays (src/server/idempotency.ts `remember`), so it streams.
+  it('streams a paid SSE response to a POST with an Idempotency-Key', async () => {
     let finish!: () => void
     const upstreamDone = new Promise<void>((resolve) => (finish = resolve))
     const upstream = await serve(

@@ -632,6 +632,18 @@ describe('11. Idempotency-Key', () => {
     expectSettledOnce(fx)
   })
 
+  it('streams an event-stream response instead of storing it; a retry with the key is told it cannot be replayed', async () => {
+    const fx = setup({ handler: () => new Response('data: one\n\n', { headers: { 'content-type': 'text/event-stream' } }) })
+    const request = await fx.retryRequest(await fx.unpaid(keyed('k-1')), keyed('k-1'))
+    const first = await fx.app(request.clone())
+    expect(first.status).toBe(200)
+    expect(await first.text()).toBe('data: one\n\n')
+    const retry = await fx.app(request)
+    expect(retry.status).toBe(409)
+    expect(retry.headers.get('payment-receipt')).toBeNull()
+    expectSettledOnce(fx)
+  })
+
   it('ignores Idempotency-Key on GET: a second use is a replay', async () => {
     const { fx, runs } = counting()
     const init = { headers: { 'idempotency-key': 'k-1' } }
