@@ -74,7 +74,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const existing = live(key, at)
       if (existing?.value !== expected) return false
       if (next === undefined) entries.delete(key)
-      else insert(key, next, expiresAt ?? existing.expiresAt, at)
+      // Same expiry: change the value in place (no new heap item for every step of a payment).
+      else if (expiresAt === undefined || expiresAt === existing.expiresAt) existing.value = next
+      else insert(key, next, expiresAt, at)
       return true
     },
     async set(key, value, expiresAt) {
