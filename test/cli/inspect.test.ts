@@ -12,7 +12,7 @@ import { cli } from './support/spawn.js'
 const PATH_USD = '0x20c0000000000000000000000000000000000000'
 const PAYEE = '0x00000000000000000000000000000000000000aa'
 
-describe('mppkit inspect', () => {
+describe('mppkit inspect', { timeout: 120_000 }, () => {
   let api: Loopback
   const bank = createLedger({ currency: 'usd', decimals: 2 })
 
