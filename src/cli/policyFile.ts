@@ -30,7 +30,7 @@ export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
 async function decode(path: string, text: string): Promise<unknown> {
   if (/\.ya?ml$/i.test(path)) {
     const YAML = await import('yaml')
-    const document = YAML.parseDocument(text, { prettyErrors: false })
+    const document = YAML.parseDocument(text)
     if (document.errors.length > 0) {
       const first = document.errors[0]!
       const line = first.linePos?.[0]?.line
