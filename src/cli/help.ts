@@ -8,7 +8,7 @@ commands:
   pay <url>          fetch a URL, paying its 402 under a policy (curl-like)
   conformance ...    run the spec vectors or black-box server checks (mppkit conformance --help)
 
-options for every command: -h/--help, --json (machine output), -q/--quiet
+options for every command: -h/--help, --json (machine output; errors as one JSON line on stderr), -q/--quiet
 
 ${EXIT_CODES_HELP}`
 

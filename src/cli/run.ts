@@ -32,13 +32,15 @@ export async function run(argv: readonly string[], io: Io, environment: Environm
         throw new CliError(`unknown command ${JSON.stringify(verb)}`, 'mppkit --help lists the commands', ExitCode.usage)
     }
   } catch (error) {
-    if (error instanceof CliError) {
-      io.stderr(oneLine(error) + '\n')
-      return error.exitCode
-    }
     // Not ours: its message could quote anything, so only its kind is printed.
-    io.stderr(`mppkit: unexpected ${(error as Error)?.name ?? 'error'} (fix: report it with the command you ran, without secrets)\n`)
-    return ExitCode.error
+    const failure =
+      error instanceof CliError
+        ? error
+        : new CliError(`unexpected ${(error as Error)?.name ?? 'error'}`, 'report it with the command you ran, without secrets', ExitCode.error)
+    // With --json the error is a JSON line too: {"error":{"message","fix","exitCode"}}.
+    if (rest.includes('--json')) io.stderr(JSON.stringify({ error: { message: failure.message, fix: failure.fix ?? null, exitCode: failure.exitCode } }) + '\n')
+    else io.stderr(oneLine(failure) + '\n')
+    return failure.exitCode
   }
 }
 

@@ -62,6 +62,15 @@ describe('mppkit', () => {
     expect(io.err).not.toContain('AAAAAAAAAAAAAAAAAAAAAAAA')
   })
 
+  it('with --json an error is one JSON line on stderr', async () => {
+    const io = fakeIo()
+    expect(await run(['pay', 'https://a.test/x', '--json'], io, noMethods)).toBe(ExitCode.usage)
+    expect(JSON.parse(io.err)).toEqual({
+      error: { message: 'no spending limit given; mppkit never pays without one', fix: 'pass --max 0.10 for a one-off, or --policy FILE', exitCode: 2 },
+    })
+    expect(io.err.trim().split('\n')).toHaveLength(1)
+  })
+
   it('safeText cuts long hex and base64 runs and keeps one line', () => {
     expect(safeText(new Error(`bad tx 0x${'f'.repeat(64)} sig ${'Q'.repeat(30)}\nmore`))).toBe('bad tx 0x… sig …')
     expect(safeText({ shortMessage: 'insufficient funds', message: `long ${'0x'}${'1'.repeat(80)}` })).toBe('insufficient funds')
