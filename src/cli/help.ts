@@ -36,10 +36,11 @@ prints the response body on stdout and the receipt on stderr.
 ${REQUEST_OPTIONS}
   -o, --output FILE        write the body to FILE instead of stdout
   -i, --include            print the status line and response headers before the body
-      --policy FILE        spending policy, JSON or YAML (see below)
+      --policy FILE        spending policy, JSON or YAML (see below; default: MPPKIT_POLICY)
       --max AMOUNT         most this one request may pay: "0.25" (any currency, in its
                            units) or "0.25 usd"; combined with --policy when both are given
-      --ledger FILE        where budgets are kept (default ~/.mppkit/spend.json)
+      --ledger FILE        where budgets are kept, shared by every mppkit on this machine
+                           (default ~/.mppkit/spend.json; only used when the policy has budgets)
       --rpc URL            Tempo RPC endpoint (or MPPKIT_TEMPO_RPC)
       --dry-run            quote only: show the offers and what the policy says; pay nothing
   -y, --yes                approve payments at or above the policy's approval threshold

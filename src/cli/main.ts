@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The `mppkit` bin: {@link run} in the real process. Payments are made with a Tempo
  * account whose key is in MPPKIT_TEMPO_KEY (see tempo.ts).
