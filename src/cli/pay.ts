@@ -83,6 +83,11 @@ async function writeBody(response: Response, values: { output?: string | undefin
   try {
     await writeFile(values.output, body)
   } catch {
-    throw new CliError(`paid, but could not write the body to ${values.output}`, 'check the -o path; the payment is done, do not pay again', ExitCode.error)
+    const paid = (response as PaidResponse).payment !== undefined
+    throw new CliError(
+      `${paid ? 'paid, but ' : ''}could not write the body to ${values.output}`,
+      paid ? 'check the -o path; the payment is done, do not pay again' : 'check the -o path',
+      ExitCode.error,
+    )
   }
 }
