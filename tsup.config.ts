@@ -40,7 +40,7 @@ export default defineConfig([
   },
   {
     // The CLI uses top-level await, which only ESM has.
-    entry: { 'conformance/cli': 'src/conformance/cli.ts' },
+    entry: { 'conformance/cli': 'src/conformance/cli.ts', 'cli/main': 'src/cli/main.ts' },
     format: ['esm'],
     target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
