@@ -195,19 +195,20 @@ describe('process faults', () => {
       }, 60_000)
 
       it('two servers 30 minutes apart: a replay after expiry is refused by the slow one (the store judges expiry)', async () => {
-        const right = await server(backend, { CHALLENGE_TTL_MS: '1000' })
-        const slow = await server(backend, { CHALLENGE_TTL_MS: '1000', CLOCK_OFFSET_MS: String(-30 * 60_000) })
-        const fast = await server(backend, { CHALLENGE_TTL_MS: '1000', CLOCK_OFFSET_MS: String(30 * 60_000) })
-        // Issued by the right clock, never paid until after it expired, presented to the slow server.
+        const right = await server(backend, { CHALLENGE_TTL_MS: '4000' })
+        const slow = await server(backend, { CHALLENGE_TTL_MS: '4000', CLOCK_OFFSET_MS: String(-30 * 60_000) })
+        const fast = await server(backend, { CHALLENGE_TTL_MS: '4000', CLOCK_OFFSET_MS: String(30 * 60_000) })
+        // Challenges live 4 s here (room for a loaded machine to pay in time). Issued by the right
+        // clock, never paid until after it expired, presented to the slow server.
         const late = await credential(right)
-        await new Promise((resolve) => setTimeout(resolve, 1_200))
+        await new Promise((resolve) => setTimeout(resolve, 4_200))
         const refused = await fetch(`${slow.origin}/x`, { headers: { authorization: late.authorization } })
         expect(refused.status).toBe(402)
         expect(bank.charges.has(late.id)).toBe(false)
         // Paid in time, then replayed at the fast and the slow server after expiry.
         const paid = await credential(right)
         expect((await fetch(`${right.origin}/x`, { headers: { authorization: paid.authorization } })).status).toBe(200)
-        await new Promise((resolve) => setTimeout(resolve, 1_200))
+        await new Promise((resolve) => setTimeout(resolve, 4_200))
         for (const other of [slow, fast]) expect((await fetch(`${other.origin}/x`, { headers: { authorization: paid.authorization } })).status).toBe(402)
         table.add({ fault: `${backend.name}: expired credential at a server 30 min slow`, firstAnswer: '402 invalid-challenge', retryAnswer: '-', outcome: outcome(late.id, late.authorization), store: await backend.recordOf(late.id) })
         table.add({ fault: `${backend.name}: replay at servers 30 min slow and fast`, firstAnswer: '200 (in time, right clock)', retryAnswer: '402 at both', outcome: outcome(paid.id, paid.authorization), store: await backend.recordOf(paid.id) })
