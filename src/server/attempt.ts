@@ -136,7 +136,7 @@ async function resume(attempt: Attempt, known: { verified?: unknown }): Promise<
     } catch {
       return problem(503, undefined, 'payment state is unavailable; retry with the same credential')
     }
-    if (value === undefined) return attempt.reject('invalid-challenge', 'challenge has already been used', echo.id)
+    if (value === undefined) return used(attempt)
     const record = Lifecycle.decode(value)
     if (record === undefined || (record !== Lifecycle.DELIVERED && record.fp !== attempt.fp)) return used(attempt)
     if (record === Lifecycle.DELIVERED) return replayOrUsed(attempt)
@@ -295,12 +295,8 @@ async function markUnknown(attempt: Attempt, held: Held, reason: string): Promis
   return outcomeUnknown(echo.id, `${reason}; the payment may have settled. Retry later with the same credential; do not pay again`)
 }
 
-/** Nothing moved: remove the record and the proof claims made with it, so no trace is left for free. */
 async function release(attempt: Attempt, value: string, record: Lifecycle.PaymentRecord): Promise<void> {
-  const { store } = attempt.config
-  const removed = await store.swap(Lifecycle.recordKey(attempt.echo.id), value, undefined).catch(() => false)
-  if (!removed) return
-  await Promise.all((record.proofs ?? []).map((key) => store.swap(key, attempt.echo.id, undefined).catch(() => false)))
+  await Lifecycle.release(attempt.config.store, attempt.echo.id, value, record)
 }
 
 async function used(attempt: Attempt): Promise<Response> {

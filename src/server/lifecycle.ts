@@ -15,7 +15,7 @@
  * (drivers settle idempotently) or delivers what was paid for.
  */
 import type * as Credential from '../Credential.js'
-import type * as Method from '../Method.js'
+import type { Store } from './Store.js'
 
 export type PaymentState =
   /** The record is claimed; the driver is moving money (or was, when the owner died). */
@@ -73,11 +73,12 @@ export function decode(value: string): PaymentRecord | typeof DELIVERED | undefi
   }
 }
 
-export function settlementOf(record: PaymentRecord): Method.Settlement | undefined {
-  return record.settlement
-}
-
-/** States in which the money is with the seller and the payer has not been served. */
-export function owesDelivery(record: PaymentRecord): boolean {
-  return record.state === 'settled'
+/**
+ * Nothing moved: removes the record (only if it is still `value`) and the proof claims
+ * written with it, so no trace is left for free. True when this call removed it.
+ */
+export async function release(store: Store, challengeId: string, value: string, record: PaymentRecord): Promise<boolean> {
+  const removed = await store.swap(recordKey(challengeId), value, undefined).catch(() => false)
+  if (removed) await Promise.all((record.proofs ?? []).map((key) => store.swap(key, challengeId, undefined).catch(() => false)))
+  return removed
 }

@@ -46,8 +46,7 @@ export async function reconcile(config: PipelineConfig, challengeId: string, opt
       .catch((): Method.LookupResult => ({ status: 'pending' }))
     if (found.status === 'pending') return { was: record.state, action: 'pending' }
     if (found.status === 'not-settled') {
-      const released = await config.store.swap(key, value, undefined)
-      if (released) await Promise.all((record.proofs ?? []).map((proof) => config.store.swap(proof, challengeId, undefined).catch(() => false)))
+      const released = await Lifecycle.release(config.store, challengeId, value, record)
       return { was: record.state, action: released ? 'released' : 'in-progress' }
     }
     settlement = found.settlement
